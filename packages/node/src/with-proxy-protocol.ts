@@ -1,0 +1,239 @@
+/**
+ * Prepares a net/http/https/tls/http2 server so that every accepted connection has its PROXY header
+ * taken off before any protocol parser sees a byte, and then reports the real client.
+ *
+ * How (see NOTES on handing a socket to Node's servers): the server's 'connection' event is held back
+ * until the header is read; the header is read in paused mode ('readable' + read()), the bytes after it
+ * are unshift()ed, and the socket is handed to the server's own listeners without resume(), so HTTP/1,
+ * TLS and HTTP/2 (which read what is already buffered) receive every byte in order. After the hand-off
+ * none of our listeners remain on the socket: no per-request or per-byte cost.
+ */
+import { ErrorCodes, type ProxyHeader, ProxyProtocolError, parse } from '@proxyproto/core'
+import { Server as NetServer, type Socket } from 'node:net'
+import { Server as TlsServer, type TLSSocket } from 'node:tls'
+import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './info.js'
+import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { createStats, type ProxyProtocolStats } from './stats.js'
+
+const kState = Symbol.for('proxyproto.server')
+
+interface State {
+  server: NetServer
+  options: ResolvedOptions
+  stats: ProxyProtocolStats
+  emit: (this: NetServer, event: string | symbol, ...args: unknown[]) => boolean
+  /** TLS servers only: info of raw sockets whose TLSSocket has not been created yet, by peer address:port. */
+  tls: Map<string, ProxyInfo> | undefined
+}
+
+const noop = (): void => {}
+const peerKey = (address: string | undefined, port: number | undefined): string => `${address}|${port}`
+
+/**
+ * Prepares `server` and returns it. Callable before or after listen(). Throws ERR_PROXY_INVALID_OPTION
+ * for bad options or a server that is already prepared.
+ */
+export function withProxyProtocol<S extends NetServer>(server: S, options?: ProxyProtocolOptions): S {
+  if (!(server instanceof NetServer)) {
+    throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'withProxyProtocol expects a net.Server (http, https, tls and http2 servers are ones)')
+  }
+  if ((server as unknown as Record<symbol, unknown>)[kState]) {
+    throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'this server is already prepared by withProxyProtocol')
+  }
+  const state: State = {
+    server,
+    options: resolveOptions(options),
+    stats: createStats(),
+    emit: server.emit as State['emit'],
+    tls: server instanceof TlsServer ? new Map() : undefined,
+  }
+  Object.defineProperty(server, kState, { value: state })
+  // Every 'connection' listener, including ones added later, sees the socket only after the header.
+  server.emit = function emit(this: NetServer, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'connection') return state.emit.call(this, event, ...args)
+    onConnection(state, args[0] as Socket)
+    return true
+  } as NetServer['emit']
+  if (state.tls) {
+    // https and http2 hand handlers the TLSSocket, which asks the kernel for its peer: give it the info too.
+    // Prepended, so it runs before the server's own secureConnection listener creates sessions.
+    server.prependListener('secureConnection', (tlsSocket: TLSSocket) => {
+      const key = peerKey(tlsSocket.remoteAddress, tlsSocket.remotePort)
+      const info = state.tls!.get(key)
+      if (info) {
+        state.tls!.delete(key)
+        applyInfo(tlsSocket, info)
+      }
+    })
+  }
+  return server
+}
+
+/** True when `server` was prepared by withProxyProtocol. */
+export function isProxyProtocolEnabled(server: unknown): boolean {
+  return typeof server === 'object' && server !== null && kState in server
+}
+
+/** The counters of a prepared server (a live object), or undefined. */
+export function proxyProtocolStats(server: NetServer): ProxyProtocolStats | undefined {
+  return (server as unknown as Record<symbol, State | undefined>)[kState]?.stats
+}
+
+function onConnection(state: State, socket: Socket): void {
+  const existing = (socket as unknown as Record<symbol, ProxyInfo | undefined>)[kProxyInfo]
+  if (existing) {
+    // Already peeled (a socket re-emitted by user code): hand it on as it is.
+    deliver(state, socket, existing)
+    return
+  }
+  state.stats.connections++
+  const address = socket.remoteAddress
+  if (!address) {
+    // The peer reset the connection before we saw it (seen under load).
+    refuse(state, socket, undefined, new ProxyProtocolError(ErrorCodes.NO_PEER_ADDRESS, 'connection has no peer address (already reset)'))
+    return
+  }
+  const peer: Peer = { address, port: socket.remotePort ?? 0, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' }
+  let trusted = false
+  let cause: unknown
+  try {
+    trusted = state.options.trust(address, peer.family) === true
+  } catch (err) {
+    cause = err
+  }
+  if (trusted) {
+    readHeader(state, socket, peer)
+  } else if (state.options.untrusted === 'direct' && cause === undefined) {
+    // Served as a plain connection: nothing is read, so a header it sends is just application data.
+    state.stats.direct++
+    deliver(state, socket, createInfo(null, peer))
+  } else {
+    const error = new ProxyProtocolError(ErrorCodes.UNTRUSTED_PEER, `peer ${address} is not trusted to send a PROXY header`, { cause })
+    refuse(state, socket, peer, error)
+  }
+}
+
+function readHeader(state: State, socket: Socket, peer: Peer): void {
+  const { options, stats } = state
+  let buffered: Buffer | undefined
+  let done = false
+  stats.pending++
+
+  const timer = setTimeout(() => {
+    fail(new ProxyProtocolError(ErrorCodes.HEADER_TIMEOUT, `no complete PROXY header within ${options.headerTimeout} ms`))
+  }, options.headerTimeout)
+
+  const onReadable = (): void => {
+    let chunk: Buffer | null
+    // biome-ignore lint/suspicious/noAssignInExpressions: the stream read loop
+    while ((chunk = socket.read() as Buffer | null) !== null) {
+      buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk])
+      let result: ReturnType<typeof parse>
+      try {
+        result = parse(buffered, options.parse)
+      } catch (err) {
+        fail(err as ProxyProtocolError)
+        return
+      }
+      if (result.status === 'incomplete') continue
+      socket.removeListener('readable', onReadable)
+      socket.removeListener('end', onEnd)
+      if (result.status === 'absent') {
+        if (options.mode === 'optional') accept(null, buffered)
+        else fail(new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
+        return
+      }
+      accept(result.header, buffered.subarray(result.length))
+      return
+    }
+  }
+  const onEnd = (): void => {
+    fail(new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'peer ended the connection before the PROXY header was complete'))
+  }
+  let lastError: unknown
+  const onError = (err: unknown): void => {
+    lastError = err // 'close' follows
+  }
+  const onClose = (): void => {
+    fail(new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause: lastError }))
+  }
+  socket.on('readable', onReadable)
+  socket.on('end', onEnd)
+  socket.on('error', onError)
+  socket.on('close', onClose)
+
+  function settle(): void {
+    done = true
+    stats.pending--
+    clearTimeout(timer)
+    socket.removeListener('readable', onReadable)
+    socket.removeListener('end', onEnd)
+    socket.removeListener('close', onClose)
+  }
+
+  function fail(error: ProxyProtocolError): void {
+    if (done) return
+    settle()
+    // onError stays: the socket is being destroyed and may still report a reset.
+    refuse(state, socket, peer, error)
+  }
+
+  function accept(header: ProxyHeader | null, rest: Buffer): void {
+    // Give back what follows the header, in front of anything still buffered, before any reader sees it.
+    if (rest.length > 0) socket.unshift(rest)
+    if (header === null || !options.onHeader) {
+      finish(header)
+      return
+    }
+    let verdict: ReturnType<NonNullable<typeof options.onHeader>>
+    try {
+      verdict = options.onHeader(header, socket)
+    } catch (err) {
+      fail(rejected(err))
+      return
+    }
+    if (verdict && typeof (verdict as Promise<unknown>).then === 'function') {
+      ;(verdict as Promise<boolean | undefined | void>).then(
+        (ok) => (ok === false ? fail(rejected()) : finish(header)),
+        (err) => fail(rejected(err)),
+      )
+    } else if (verdict === false) fail(rejected())
+    else finish(header)
+  }
+
+  function finish(header: ProxyHeader | null): void {
+    if (done) return
+    settle()
+    socket.removeListener('error', onError)
+    if (header === null) stats.direct++
+    else if (header.command === 'LOCAL') stats.local++
+    else if (header.version === 1) stats.accepted.v1++
+    else stats.accepted.v2++
+    deliver(state, socket, createInfo(header, peer))
+  }
+}
+
+function rejected(cause?: unknown): ProxyProtocolError {
+  return new ProxyProtocolError(ErrorCodes.REJECTED, 'onHeader refused the connection', { cause })
+}
+
+function deliver(state: State, socket: Socket, info: ProxyInfo): void {
+  applyInfo(socket, info)
+  const tls = state.tls
+  if (tls) {
+    const key = peerKey(info.peer.address, info.peer.port)
+    tls.set(key, info)
+    socket.once('close', () => tls.get(key) === info && tls.delete(key))
+  }
+  state.emit.call(state.server, 'connection', socket)
+}
+
+function refuse(state: State, socket: Socket, peer: Peer | undefined, error: ProxyProtocolError): void {
+  const refused = state.stats.refused
+  refused[error.code] = (refused[error.code] ?? 0) + 1
+  socket.on('error', noop)
+  socket.destroy()
+  if (state.server.listenerCount('proxyProtocolError') > 0) {
+    state.emit.call(state.server, 'proxyProtocolError', error, socket, peer)
+  }
+}
