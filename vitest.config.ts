@@ -19,5 +19,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Type tests: a type error in a *.test-d.ts file (or a file it imports) fails `vitest run`.
+    typecheck: {
+      enabled: true,
+      include: ['packages/*/test/**/*.test-d.ts'],
+      tsconfig: './packages/fastify/test/tsconfig.typecheck.json',
+    },
   },
 })

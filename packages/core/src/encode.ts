@@ -58,8 +58,8 @@ function encodeV2(h: HeaderInput, options: EncodeOptions): Uint8Array {
   const local = h.command === 'LOCAL'
   const family = local ? 'UNSPEC' : (h.family ?? 'UNSPEC')
   const transport = local ? 'UNSPEC' : (h.transport ?? (family === 'UNSPEC' ? 'UNSPEC' : 'STREAM'))
-  if (!(family in FAMILY_NIBBLE)) invalid(`family must be one of ${Object.keys(FAMILY_NIBBLE).join(', ')}`)
-  if (!(transport in TRANSPORT_NIBBLE)) invalid(`transport must be one of ${Object.keys(TRANSPORT_NIBBLE).join(', ')}`)
+  if (!Object.hasOwn(FAMILY_NIBBLE, family)) invalid(`family must be one of ${Object.keys(FAMILY_NIBBLE).join(', ')}`)
+  if (!Object.hasOwn(TRANSPORT_NIBBLE, transport)) invalid(`transport must be one of ${Object.keys(TRANSPORT_NIBBLE).join(', ')}`)
   if ((family === 'UNSPEC') !== (transport === 'UNSPEC')) invalid('UNSPEC family goes with UNSPEC transport only (fam byte 0x00)')
 
   const tlvs = h.tlvs ?? []

@@ -142,10 +142,14 @@ function parsePort(b: Uint8Array, s: number, e: number): number {
 function checkPartialField(b: Uint8Array, s: number, e: number, field: number, v4: boolean): void {
   if (field >= 2) {
     if (e - s > 5 || (e - s > 1 && b[s] === 0x30)) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535 without leading zeros', s)
+    let port = 0
     for (let i = s; i < e; i++) {
       const c = b[i]!
       if (c < 0x30 || c > 0x39) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be decimal digits', i)
+      port = port * 10 + (c - 0x30)
     }
+    // More digits only make it larger: a partial port above 65535 can never become valid.
+    if (port > 65535) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535', s)
     return
   }
   if (v4) {

@@ -1,5 +1,11 @@
 /** Shared helpers for the @proxyproto/core tests (not a test file itself). */
-import { type ErrorCode, type ParseOptions, type ProxyHeader, ProxyProtocolError, parse } from '@proxyproto/core'
+import {
+  type ErrorCode,
+  type ParseOptions,
+  type ProxyHeader,
+  ProxyProtocolError,
+  parse,
+} from '@proxyproto/core'
 import { expect } from 'vitest'
 
 /** v2 signature, spec §2.2, as hex. */
@@ -58,7 +64,11 @@ export function expectError(fn: () => unknown, code: ErrorCode): ProxyProtocolEr
 }
 
 /** parse() must throw `code` with a numeric offset (every parse error carries one). */
-export function expectParseError(input: Uint8Array, code: ErrorCode, options?: ParseOptions): ProxyProtocolError {
+export function expectParseError(
+  input: Uint8Array,
+  code: ErrorCode,
+  options?: ParseOptions,
+): ProxyProtocolError {
   const err = expectError(() => parse(input, options), code)
   expect(typeof err.offset).toBe('number')
   expect(err.offset).toBeGreaterThanOrEqual(0)
@@ -67,7 +77,10 @@ export function expectParseError(input: Uint8Array, code: ErrorCode, options?: P
 }
 
 /** parse() must return 'complete'; returns header and length. */
-export function expectComplete(input: Uint8Array, options?: ParseOptions): { header: ProxyHeader; length: number } {
+export function expectComplete(
+  input: Uint8Array,
+  options?: ParseOptions,
+): { header: ProxyHeader; length: number } {
   const r = parse(input, options)
   if (r.status !== 'complete') throw new Error(`expected complete, got ${r.status}`)
   return { header: r.header, length: r.length }
@@ -80,3 +93,17 @@ export function expectPrefixesIncomplete(input: Uint8Array, length: number, opti
     expect(r.status, `prefix of ${i} bytes`).toBe('incomplete')
   }
 }
+
+/**
+ * A real AWS NLB PROXY v2 header (TCP over IPv4, 172.31.7.113:51442 -> 172.31.10.31:80) with, in wire order,
+ * a CRC32C TLV, the 0xEA VPC endpoint TLV (subtype 0x01, "vpce-08d2bf15fac5001c9") and a 36-byte NOOP.
+ * Bytes as captured in Erlang ranch's ranch_proxy_header parse_v2_regression_test; the checksum is AWS's own.
+ */
+export const AWS_NLB_HEX = [
+  SIG,
+  '21 11 0054', // v2 PROXY, TCP over IPv4, 84 bytes follow
+  'ac1f0771 ac1f0a1f c8f2 0050', // 172.31.7.113 172.31.10.31 51442 80
+  '03 0004 e8d6892d', // PP2_TYPE_CRC32C
+  'ea 0017 01 7670 6365 2d30 3864 3262 6631 3566 6163 3530 3031 6339', // 0xEA, 0x01 "vpce-08d2bf15fac5001c9"
+  `04 0024 ${'00'.repeat(36)}`, // PP2_TYPE_NOOP
+].join('')

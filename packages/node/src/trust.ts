@@ -51,7 +51,7 @@ export function compileTrust(trust: TrustInput = DEFAULT_TRUST): TrustFunction {
     }
     const slash = entry.indexOf('/')
     const address = slash === -1 ? entry : entry.slice(0, slash)
-    const v = isIP(address)
+    const v = address.includes('%') ? 0 : isIP(address) // zone ids mean nothing to a peer check
     if (v === 0) bad(entry)
     const type = v === 4 ? 'ipv4' : 'ipv6'
     if (slash === -1) {

@@ -1,0 +1,146 @@
+/**
+ * A server prepared with withProxyProtocol that tells each client what header it received:
+ * one JSON object per connection, printed on stdout and sent back to the client, then it closes.
+ */
+import { getProxyInfo, type Peer, type ProxyProtocolError, type TrustInput, withProxyProtocol } from '@proxyproto/node'
+import net from 'node:net'
+import { parseArgs } from 'node:util'
+import { UsageError } from '../errors.js'
+import { headerFields, tlvsJson } from '../header-json.js'
+import { Connections, closeServer, type ListenInput, listen, positiveInt, resolveListen, trustFlag, untilSignal } from '../server.js'
+
+export const summary = 'a server that sends each client back the PROXY header it received, as JSON'
+
+export const help = `Usage: proxyproto echo --listen [HOST:]PORT [options]
+
+A TCP server prepared with @proxyproto/node. For each connection it prints one JSON object
+on stdout and sends the same line back to the client, then closes the connection:
+  version, command, family, transport, source, destination   the header
+  tlvs     decoded TLVs: authority, alpn, uniqueId (hex), awsVpceId, azureLinkId,
+           gcpPscConnectionId, netns, ssl, crc32c ("valid": a wrong one is refused), unknown
+  peer     the TCP peer (the load balancer)
+  client   the client the connection is for
+Without a header (--mode optional, or an untrusted peer with --untrusted direct) the object
+has "header": null. A refused connection prints {"error": CODE, "message", "peer"}.
+
+The first line on stdout is "listening on HOST:PORT". SIGINT/SIGTERM stop it (exit status 0).
+
+Options:
+  --listen [HOST:]PORT   where to listen (port 0: any free port); no HOST: every interface
+  --trust LIST           peers allowed to send a header (addresses, CIDRs, loopback, private,
+                         linklocal, uniquelocal; repeatable or comma-separated;
+                         default loopback,private)
+  --untrusted refuse|direct
+                         what to do with other peers (default refuse)
+  --mode require|optional
+                         whether a trusted peer must send a header (default require)
+  --header-timeout MS    time allowed for the header (default 5000)
+  -h, --help             show this help
+
+Examples:
+  proxyproto echo --listen 8080
+  proxyproto echo --listen 0.0.0.0:8080 --trust 10.0.0.0/8 --mode optional
+  proxyproto encode --version 2 --source 1.2.3.4:5678 --destination 10.0.0.1:443 \\
+    --tlv authority=example.com | nc 127.0.0.1 8080`
+
+export interface EchoOptions {
+  /** `[HOST:]PORT`, a port, or { host, port }. Default: any free port on every interface. */
+  listen?: ListenInput
+  trust?: TrustInput
+  untrusted?: 'refuse' | 'direct'
+  mode?: 'require' | 'optional'
+  headerTimeout?: number
+  /** Called with each JSON record (a connection, or a refused one). */
+  onRecord?: (record: Record<string, unknown>) => void
+}
+
+export interface Echo {
+  server: net.Server
+  host: string
+  port: number
+  address: string
+  close(): Promise<void>
+}
+
+/** How long a client has to close after its answer before the connection is dropped. */
+const LINGER_MS = 5000
+
+export function connectionRecord(socket: net.Socket): Record<string, unknown> {
+  const info = getProxyInfo(socket)
+  if (!info) return { header: null }
+  if (!info.header) return { header: null, peer: info.peer, client: info.client }
+  let tlvs: Record<string, unknown>
+  try {
+    tlvs = tlvsJson(info.tlvs)
+  } catch (err) {
+    const e = err as ProxyProtocolError
+    tlvs = { error: e.code ?? 'ERR', message: e.message }
+  }
+  return { ...headerFields(info.header), tlvs, peer: info.peer, client: info.client }
+}
+
+/** Starts an echo server; resolves once it listens. */
+export async function startEcho(options: EchoOptions = {}): Promise<Echo> {
+  const at = resolveListen(options.listen)
+  const onRecord = options.onRecord ?? (() => {})
+  const connections = new Connections()
+  const server = net.createServer((socket) => {
+    connections.add(socket)
+    socket.on('error', () => {})
+    const record = connectionRecord(socket)
+    onRecord(record)
+    socket.resume() // discard whatever the client sends
+    socket.end(`${JSON.stringify(record)}\n`)
+    socket.setTimeout(LINGER_MS, () => socket.destroy())
+  })
+  withProxyProtocol(server, {
+    ...(options.trust !== undefined && { trust: options.trust }),
+    ...(options.untrusted !== undefined && { untrusted: options.untrusted }),
+    ...(options.mode !== undefined && { mode: options.mode }),
+    ...(options.headerTimeout !== undefined && { headerTimeout: options.headerTimeout }),
+  })
+  server.on('proxyProtocolError', (err: ProxyProtocolError, _socket: net.Socket, peer: Peer | undefined) => {
+    onRecord({ error: err.code, message: err.message, peer: peer ?? null })
+  })
+  const listening = await listen(server, at)
+  return { server, ...listening, close: () => closeServer(server, connections) }
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      listen: { type: 'string' },
+      trust: { type: 'string', multiple: true },
+      untrusted: { type: 'string' },
+      mode: { type: 'string' },
+      'header-timeout': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(`${help}\n`)
+    return 0
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
+  const { mode, untrusted } = values
+  if (mode !== undefined && mode !== 'require' && mode !== 'optional') throw new UsageError('--mode must be require or optional')
+  if (untrusted !== undefined && untrusted !== 'refuse' && untrusted !== 'direct') throw new UsageError('--untrusted must be refuse or direct')
+
+  const echo = await startEcho({
+    listen: values.listen,
+    trust: trustFlag(values.trust),
+    untrusted,
+    mode,
+    headerTimeout: positiveInt(values['header-timeout'], '--header-timeout'),
+    onRecord: (record) => process.stdout.write(`${JSON.stringify(record)}\n`),
+  })
+  // Handlers first: a test (or a supervisor) may signal as soon as it reads the line.
+  const stopped = untilSignal()
+  process.stdout.write(`listening on ${echo.address}\n`)
+  await stopped
+  await echo.close()
+  return 0
+}

@@ -1,0 +1,277 @@
+/**
+ * A TCP relay that sends a PROXY header to its target: a load balancer on your own machine.
+ * Each client gets its own connection to the target; the header goes first, then both directions
+ * are piped with backpressure, and a FIN in one direction is passed on as a FIN (half-close).
+ */
+import { encode, type Tlv } from '@proxyproto/core'
+import { getProxyInfo, type ProxyProtocolError, type TrustInput, withProxyProtocol } from '@proxyproto/node'
+import net from 'node:net'
+import { parseArgs } from 'node:util'
+import type { HostPort } from '../address.js'
+import { formatError, UsageError } from '../errors.js'
+import {
+  Connections,
+  closeServer,
+  formatPeer,
+  type ListenInput,
+  listen,
+  positiveInt,
+  resolveListen,
+  resolveTarget,
+  trustFlag,
+  untilSignal,
+} from '../server.js'
+import { parseTlvFlags, TLV_FLAG_HELP } from '../tlv-flags.js'
+
+export const summary = 'a TCP relay that sends a PROXY header to its target (a local load balancer)'
+
+export const help = `Usage: proxyproto relay --listen [HOST:]PORT --target HOST:PORT --send v1|v2 [options]
+
+Accepts TCP connections and relays each one to the target, after writing a PROXY header:
+source = the client's address and port, destination = the address and port the client
+connected to. Both directions are piped with backpressure; when one side ends its writes
+the other side's writes are ended too (half-close).
+
+Prints "listening on HOST:PORT" on stdout when ready and one line per connection on stderr
+(client -> target, bytes each way, duration). SIGINT/SIGTERM stop it cleanly (exit status 0).
+
+Options:
+  --listen [HOST:]PORT   where to listen (port 0: any free port); no HOST: every interface
+  --target HOST:PORT     where to relay to ([IPv6]:PORT for IPv6)
+  --send v1|v2           header version to send (default v2)
+  --tlv NAME=VALUE       add a TLV to every header (repeatable, v2 only; see below)
+  --crc32c               append a CRC32C TLV (v2 only)
+  --accept-proxy         expect a PROXY header on incoming connections (from another balancer)
+                         and forward the original client and destination it names
+  --trust LIST           with --accept-proxy: peers allowed to send one (addresses, CIDRs,
+                         loopback, private, linklocal, uniquelocal; repeatable or comma-separated;
+                         default loopback,private)
+  --header-timeout MS    with --accept-proxy: time allowed for the incoming header (default 5000)
+  --json                 log connections as JSON lines (still on stderr)
+  -h, --help             show this help
+
+${TLV_FLAG_HELP}
+
+Examples:
+  proxyproto relay --listen 8080 --target 127.0.0.1:3000 --send v2 --tlv authority=example.com
+  proxyproto relay --listen 127.0.0.1:8443 --target [::1]:443 --send v1
+  proxyproto relay --listen 9000 --target 127.0.0.1:8080 --send v2 --accept-proxy --trust 10.0.0.0/8`
+
+export interface RelayLogEntry {
+  /** 'connection' when a relayed connection is over; 'refused' when --accept-proxy refused one. */
+  event: 'connection' | 'refused'
+  /** The client as sent in the header (from the incoming header with acceptProxy). */
+  client?: string
+  /** The TCP peer, when it is not the client (acceptProxy). */
+  peer?: string
+  target: string
+  /** Bytes relayed client → target (header excluded) and target → client. */
+  bytesUp?: number
+  bytesDown?: number
+  durationMs?: number
+  error?: string
+}
+
+export interface RelayOptions {
+  /** `[HOST:]PORT`, a port, or { host, port }. Default: any free port on every interface. */
+  listen?: ListenInput
+  /** `HOST:PORT` or { host, port }. */
+  target: string | HostPort
+  /** Header version. Default 2. */
+  send?: 1 | 2 | 'v1' | 'v2'
+  /** TLVs added to every v2 header. */
+  tlvs?: readonly Tlv[]
+  /** Append a CRC32C TLV (v2). */
+  crc32c?: boolean
+  /** Expect a PROXY header from the peer and forward the client it names. */
+  acceptProxy?: boolean
+  /** With acceptProxy: peers allowed to send a header. Default loopback + private. */
+  trust?: TrustInput
+  /** With acceptProxy: milliseconds allowed for the incoming header. Default 5000. */
+  headerTimeout?: number
+  /** Called once per connection when it is over (and per refused connection). */
+  onLog?: (entry: RelayLogEntry) => void
+}
+
+export interface Relay {
+  server: net.Server
+  host: string
+  port: number
+  /** `HOST:PORT` the relay listens on. */
+  address: string
+  /** Stops listening, destroys open connections. */
+  close(): Promise<void>
+}
+
+const MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
+
+function ipv4Of(address: string): string | undefined {
+  if (net.isIPv4(address)) return address
+  return MAPPED.exec(address)?.[1]
+}
+
+/** A header's source and destination in one family: IPv4 when both are (or map to) IPv4, else IPv6. */
+function endpoints(
+  src: { address: string; port: number },
+  dst: { address: string; port: number },
+): { family: 'IPv4' | 'IPv6'; source: { address: string; port: number }; destination: { address: string; port: number } } {
+  const strip = (a: string): string => a.replace(/%.*$/, '') // zone ids (fe80::1%eth0) do not travel
+  const s = strip(src.address)
+  const d = strip(dst.address)
+  const s4 = ipv4Of(s)
+  const d4 = ipv4Of(d)
+  if (s4 && d4) return { family: 'IPv4', source: { address: s4, port: src.port }, destination: { address: d4, port: dst.port } }
+  return {
+    family: 'IPv6',
+    source: { address: s4 ? `::ffff:${s4}` : s, port: src.port },
+    destination: { address: d4 ? `::ffff:${d4}` : d, port: dst.port },
+  }
+}
+
+function versionOf(send: unknown): 1 | 2 {
+  if (send === undefined || send === 2 || send === 'v2' || send === '2') return 2
+  if (send === 1 || send === 'v1' || send === '1') return 1
+  throw new UsageError(`--send must be v1 or v2, not ${JSON.stringify(send)}`)
+}
+
+/** Starts a relay; resolves once it listens. */
+export async function startRelay(options: RelayOptions): Promise<Relay> {
+  const version = versionOf(options.send)
+  const target = resolveTarget(options.target)
+  const at = resolveListen(options.listen)
+  const tlvs = options.tlvs ?? []
+  const crc32c = options.crc32c === true
+  if (version === 1 && (tlvs.length > 0 || crc32c)) throw new UsageError('TLVs and --crc32c need --send v2')
+  const log = options.onLog ?? (() => {})
+  const targetText = formatPeer({ address: target.host, port: target.port })
+  const connections = new Connections()
+
+  const server = net.createServer({ allowHalfOpen: true }, (client) => relay(client))
+  if (options.acceptProxy) {
+    withProxyProtocol(server, {
+      ...(options.trust !== undefined && { trust: options.trust }),
+      ...(options.headerTimeout !== undefined && { headerTimeout: options.headerTimeout }),
+    })
+    server.on('proxyProtocolError', (err: ProxyProtocolError, _socket: net.Socket, peer?: { address: string; port: number }) => {
+      log({ event: 'refused', peer: formatPeer(peer), target: targetText, error: `${err.code}: ${err.message}` })
+    })
+  }
+
+  function relay(client: net.Socket): void {
+    const started = Date.now()
+    connections.add(client)
+    const info = options.acceptProxy ? getProxyInfo(client) : undefined
+    const source = info?.client ?? { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 }
+    // With an incoming header, forward the destination it names (as HAProxy does); else the address we were reached at.
+    const h = info?.header
+    const named = h?.command === 'PROXY' && (h.family === 'IPv4' || h.family === 'IPv6') ? h.destination : undefined
+    const destination =
+      named && 'address' in named ? named : { address: client.localAddress ?? '', port: client.localPort ?? 0 }
+    const entry: RelayLogEntry = { event: 'connection', client: formatPeer(source), target: targetText }
+    if (info && info.client !== info.peer) entry.peer = formatPeer(info.peer)
+
+    let header: Uint8Array
+    try {
+      header = encode({ version, command: 'PROXY', transport: 'STREAM', ...endpoints(source, destination), tlvs }, { crc32c })
+    } catch (err) {
+      client.on('error', () => {})
+      client.destroy()
+      log({ ...entry, durationMs: 0, error: formatError(err).replace(/^error:? /, '') })
+      return
+    }
+
+    const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true })
+    connections.add(upstream)
+    upstream.write(header) // queued until connected; always ahead of the client's bytes
+    let error: string | undefined
+    let open = 2
+    const done = (): void => {
+      if (--open > 0) return
+      log({
+        ...entry,
+        bytesUp: Math.max(0, upstream.bytesWritten - header.length),
+        bytesDown: client.bytesWritten,
+        durationMs: Date.now() - started,
+        ...(error !== undefined && { error }),
+      })
+    }
+    const wire = (a: net.Socket, b: net.Socket, side: string): void => {
+      a.on('error', (err: NodeJS.ErrnoException) => {
+        error ??= `${side}: ${err.code ?? err.name}: ${err.message}`
+      })
+      a.on('close', () => {
+        // An abrupt end (reset, error, destroy) of one side ends the other; a clean FIN was passed on by pipe().
+        if (!a.readableEnded || !a.writableFinished) b.destroy()
+        done()
+      })
+      a.pipe(b) // backpressure; b.end() when a ends (half-close)
+    }
+    wire(client, upstream, 'client')
+    wire(upstream, client, 'target')
+  }
+
+  const listening = await listen(server, at)
+  return {
+    server,
+    ...listening,
+    close: () => closeServer(server, connections),
+  }
+}
+
+function formatLog(e: RelayLogEntry): string {
+  if (e.event === 'refused') return `refused ${e.peer}: ${e.error}`
+  const via = e.peer ? ` (via ${e.peer})` : ''
+  const tail = e.error ? `, ${e.error}` : ''
+  return `${e.client}${via} -> ${e.target}: ${e.bytesUp} B up, ${e.bytesDown} B down, ${e.durationMs} ms${tail}`
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      listen: { type: 'string' },
+      target: { type: 'string' },
+      send: { type: 'string', default: 'v2' },
+      tlv: { type: 'string', multiple: true },
+      crc32c: { type: 'boolean' },
+      'accept-proxy': { type: 'boolean' },
+      trust: { type: 'string', multiple: true },
+      'header-timeout': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(`${help}\n`)
+    return 0
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
+  if (values.target === undefined) throw new UsageError('--target HOST:PORT is required')
+  const acceptProxy = values['accept-proxy'] === true
+  if (!acceptProxy && (values.trust || values['header-timeout'])) throw new UsageError('--trust and --header-timeout go with --accept-proxy')
+  const version = versionOf(values.send)
+  const tlvs = parseTlvFlags(values.tlv, version)
+  if (values.crc32c && version !== 2) throw new UsageError('--crc32c needs --send v2')
+
+  const json = values.json === true
+  const relay = await startRelay({
+    listen: values.listen,
+    target: values.target,
+    send: version,
+    tlvs,
+    crc32c: values.crc32c === true,
+    acceptProxy,
+    trust: trustFlag(values.trust),
+    headerTimeout: positiveInt(values['header-timeout'], '--header-timeout'),
+    onLog: (e) => process.stderr.write(`${json ? JSON.stringify(e) : formatLog(e)}\n`),
+  })
+  // Handlers first: a test (or a supervisor) may signal as soon as it reads the line.
+  const stopped = untilSignal()
+  process.stdout.write(`listening on ${relay.address}\n`)
+  const signal = await stopped
+  if (!json) process.stderr.write(`${signal}: closing\n`)
+  await relay.close()
+  return 0
+}

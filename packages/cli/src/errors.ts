@@ -1,0 +1,34 @@
+import { isProxyProtocolError } from '@proxyproto/core'
+
+/** A mistake in how the command was used (or input it was given): printed without a stack trace. */
+export class UsageError extends Error {
+  /** A stable code (ERR_PROXY_... or a system code such as EADDRINUSE), printed before the message. */
+  readonly code: string | undefined
+  readonly offset: number | undefined
+
+  constructor(message: string, options: { code?: string; offset?: number; hint?: string } = {}) {
+    super(options.hint ? `${message}\n${options.hint}` : message)
+    this.name = 'UsageError'
+    this.code = options.code
+    this.offset = options.offset
+  }
+}
+
+const SYSTEM_CODE = /^E[A-Z0-9_]+$/
+
+/** True for errors a user can cause and fix: ours, the core's, parseArgs' and the system's (EADDRINUSE...). */
+export function isUserError(err: unknown): boolean {
+  if (err instanceof UsageError || isProxyProtocolError(err)) return true
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && (code.startsWith('ERR_PARSE_ARGS_') || SYSTEM_CODE.test(code))
+}
+
+/** `error CODE: message (at byte N)`: the offset is added unless the message already names it. */
+export function formatError(err: unknown): string {
+  const e = err as { code?: unknown; offset?: unknown; message?: unknown }
+  const message = typeof e.message === 'string' ? e.message : String(err)
+  const code = typeof e.code === 'string' && !e.code.startsWith('ERR_PARSE_ARGS_') ? e.code : undefined
+  let line = code ? `error ${code}: ${message}` : `error: ${message}`
+  if (typeof e.offset === 'number' && !message.includes(`(at byte ${e.offset})`)) line += ` (at byte ${e.offset})`
+  return line
+}

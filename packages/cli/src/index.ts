@@ -1,0 +1,6 @@
+export { startRelay } from './commands/relay.js'
+export type { Relay, RelayLogEntry, RelayOptions } from './commands/relay.js'
+export { startEcho } from './commands/echo.js'
+export type { Echo, EchoOptions } from './commands/echo.js'
+export { parseTlvFlag, parseTlvFlags } from './tlv-flags.js'
+export { main } from './main.js'

@@ -1,0 +1,187 @@
+/**
+ * IPv4/IPv6 text <-> bytes, without node:net so the core runs in any runtime.
+ * Output matches Node's `socket.remoteAddress` formatting (libuv inet_ntop6, RFC 5952 style):
+ * lower-case hex, the longest run of two or more zero groups compressed (first one on a tie),
+ * `::a.b.c.d` and `::ffff:a.b.c.d` for IPv4-compatible and IPv4-mapped addresses.
+ */
+
+const DOT = 0x2e
+const COLON = 0x3a
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30
+  const l = c | 0x20
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10
+  return -1
+}
+
+/**
+ * Strict dotted quad: four decimal octets 0–255, no leading zeros, no sign, nothing else.
+ * Writes the 4 bytes to out[at..at+4) and returns true, or returns false.
+ */
+export function parseIPv4Bytes(b: ArrayLike<number>, s: number, e: number, out?: Uint8Array, at = 0): boolean {
+  let octet = 0
+  let digits = 0
+  let parts = 0
+  for (let i = s; i < e; i++) {
+    const c = b[i]!
+    if (c === DOT) {
+      if (digits === 0 || parts === 3) return false
+      if (out) out[at + parts] = octet
+      parts++
+      octet = 0
+      digits = 0
+    } else {
+      const d = c - 0x30
+      if (d < 0 || d > 9) return false
+      if (digits > 0 && octet === 0) return false // leading zero
+      octet = octet * 10 + d
+      if (octet > 255) return false
+      digits++
+    }
+  }
+  if (digits === 0 || parts !== 3) return false
+  if (out) out[at + 3] = octet
+  return true
+}
+
+/** RFC 4291 §2.2 text forms, with an optional trailing dotted quad; no zone ids. */
+export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: Uint8Array): boolean {
+  const words = [0, 0, 0, 0, 0, 0, 0, 0]
+  let n = 0
+  let gap = -1
+  let p = s
+  if (e - s < 2) return false
+  if (b[p] === COLON) {
+    if (b[p + 1] !== COLON) return false
+    gap = 0
+    p += 2
+  }
+  while (p < e) {
+    const start = p
+    let value = 0
+    let digits = 0
+    while (p < e && digits < 5) {
+      const v = hexValue(b[p]!)
+      if (v < 0) break
+      value = (value << 4) | v
+      digits++
+      p++
+    }
+    if (p < e && b[p] === DOT) {
+      // embedded IPv4 takes the last 32 bits
+      if (n > 6) return false
+      const v4 = new Uint8Array(4)
+      if (!parseIPv4Bytes(b, start, e, v4)) return false
+      words[n++] = (v4[0]! << 8) | v4[1]!
+      words[n++] = (v4[2]! << 8) | v4[3]!
+      p = e
+      break
+    }
+    if (digits === 0 || digits > 4 || n === 8) return false
+    words[n++] = value
+    if (p === e) break
+    if (b[p] !== COLON) return false
+    p++
+    if (p === e) return false // a single trailing colon
+    if (b[p] === COLON) {
+      if (gap !== -1) return false
+      gap = n
+      p++
+    }
+  }
+  if (gap === -1) {
+    if (n !== 8) return false
+  } else {
+    if (n > 7) return false
+    const tail = n - gap
+    for (let i = 0; i < tail; i++) words[7 - i] = words[n - 1 - i]!
+    for (let i = gap; i < 8 - tail; i++) words[i] = 0
+  }
+  for (let i = 0; i < 8; i++) {
+    out[i * 2] = words[i]! >> 8
+    out[i * 2 + 1] = words[i]! & 0xff
+  }
+  return true
+}
+
+export function formatIPv4(b: Uint8Array, at: number): string {
+  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`
+}
+
+export function formatIPv6(b: Uint8Array, at: number): string {
+  const w0 = (b[at]! << 8) | b[at + 1]!
+  // Find the longest run of zero words (length >= 2; the first wins a tie), as libuv does.
+  let bestBase = -1
+  let bestLen = 0
+  let curBase = -1
+  let curLen = 0
+  for (let i = 0; i < 8; i++) {
+    const w = i === 0 ? w0 : (b[at + i * 2]! << 8) | b[at + i * 2 + 1]!
+    if (w === 0) {
+      if (curBase === -1) {
+        curBase = i
+        curLen = 1
+      } else curLen++
+    } else if (curBase !== -1) {
+      if (curLen > bestLen) {
+        bestBase = curBase
+        bestLen = curLen
+      }
+      curBase = -1
+    }
+  }
+  if (curBase !== -1 && curLen > bestLen) {
+    bestBase = curBase
+    bestLen = curLen
+  }
+  if (bestLen < 2) bestBase = -1
+  let out = ''
+  for (let i = 0; i < 8; i++) {
+    if (bestBase !== -1 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) out += ':'
+      continue
+    }
+    if (i !== 0) out += ':'
+    const w5 = (b[at + 10]! << 8) | b[at + 11]!
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w5 === 0xffff))) {
+      return `${out}${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`
+    }
+    out += ((b[at + i * 2]! << 8) | b[at + i * 2 + 1]!).toString(16)
+  }
+  if (bestBase !== -1 && bestBase + bestLen === 8) out += ':'
+  return out
+}
+
+function asciiCodes(text: string): number[] | undefined {
+  const codes: number[] = new Array(text.length)
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c > 0x7e) return undefined
+    codes[i] = c
+  }
+  return codes
+}
+
+/** Parses an IPv4 address string into 4 bytes, or returns undefined. */
+export function ipv4ToBytes(text: string): Uint8Array | undefined {
+  const codes = asciiCodes(text)
+  const out = new Uint8Array(4)
+  return codes && parseIPv4Bytes(codes, 0, codes.length, out) ? out : undefined
+}
+
+/** Parses an IPv6 address string into 16 bytes, or returns undefined. */
+export function ipv6ToBytes(text: string): Uint8Array | undefined {
+  const codes = asciiCodes(text)
+  const out = new Uint8Array(16)
+  return codes && parseIPv6Bytes(codes, 0, codes.length, out) ? out : undefined
+}
+
+/** The canonical (Node `remoteAddress`) form of an IPv4 or IPv6 address string, or undefined. */
+export function canonicalAddress(text: string): { address: string; family: 'IPv4' | 'IPv6' } | undefined {
+  const v4 = ipv4ToBytes(text)
+  if (v4) return { address: formatIPv4(v4, 0), family: 'IPv4' }
+  const v6 = ipv6ToBytes(text)
+  if (v6) return { address: formatIPv6(v6, 0), family: 'IPv6' }
+  return undefined
+}

@@ -1,0 +1,30 @@
+export { parse, resolveParseOptions } from './parse.js'
+export { encode, tlv } from './encode.js'
+export type { HeaderInput } from './encode.js'
+export { crc32c } from './crc32c.js'
+export { canonicalAddress } from './address.js'
+export {
+  decodeAlpn,
+  decodeAuthority,
+  decodeAwsVpceId,
+  decodeAzureLinkId,
+  decodeCrc32c,
+  decodeGcpPscConnectionId,
+  decodeNetns,
+  decodeSsl,
+  decodeTlvs,
+  decodeUniqueId,
+} from './tlv.js'
+export type { DecodedTlvs, SslInfo } from './tlv.js'
+export { ErrorCodes, ProxyProtocolError, isProxyProtocolError } from './errors.js'
+export type { ErrorCode, ProxyProtocolErrorOptions } from './errors.js'
+export {
+  DEFAULT_MAX_HEADER_SIZE,
+  MAX_HEADER_SIZE_LIMIT,
+  SslClient,
+  SslSubType,
+  TlvType,
+  V1_MAX_LENGTH,
+  V2_SIGNATURE,
+} from './constants.js'
+export type * from './types.js'

@@ -1,0 +1,188 @@
+/**
+ * PROXY protocol v1 (spec §2.1): "PROXY" SP ("TCP4" | "TCP6") SP src SP dst SP sport SP dport CRLF,
+ * or "PROXY UNKNOWN" [SP anything] CRLF, at most 107 bytes.
+ * Fields are walked byte by byte, so a prefix that can never become a header fails at once.
+ */
+import { formatIPv4, formatIPv6, parseIPv4Bytes, parseIPv6Bytes } from './address.js'
+import { V1_MAX_LENGTH } from './constants.js'
+import { ErrorCodes, fail } from './errors.js'
+import type { Family, ParseResult, ProxyHeader } from './types.js'
+
+const SP = 0x20
+const CR = 0x0d
+const LF = 0x0a
+const START = 6 // after "PROXY "
+const INCOMPLETE: ParseResult = Object.freeze({ status: 'incomplete' }) as ParseResult
+
+const TCP4 = [0x54, 0x43, 0x50, 0x34, SP]
+const TCP6 = [0x54, 0x43, 0x50, 0x36, SP]
+const UNKNOWN = [0x55, 0x4e, 0x4b, 0x4e, 0x4f, 0x57, 0x4e]
+
+const scratch = new Uint8Array(16)
+
+export function parseV1(b: Uint8Array): ParseResult {
+  const n = b.length
+  const limit = n < V1_MAX_LENGTH ? n : V1_MAX_LENGTH
+  let lf = -1
+  for (let i = START; i < limit; i++) {
+    if (b[i] === LF) {
+      lf = i
+      break
+    }
+  }
+  if (lf !== -1) {
+    if (b[lf - 1] !== CR) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line must end with CRLF', lf)
+    const header = walk(b, lf - 1, true)!
+    return { status: 'complete', header, length: lf + 1 }
+  }
+  // No LF yet: validate what is there (a trailing CR may still be followed by LF).
+  walk(b, b[limit - 1] === CR ? limit - 1 : limit, false)
+  if (n >= V1_MAX_LENGTH) fail(ErrorCodes.V1_TOO_LONG, 'PROXY v1 line has no CRLF within 107 bytes', 106)
+  return INCOMPLETE
+}
+
+function matches(b: Uint8Array, p: number, end: number, word: number[]): boolean {
+  const k = Math.min(end - p, word.length)
+  for (let i = 0; i < k; i++) if (b[p + i] !== word[i]) return false
+  return true
+}
+
+/**
+ * Validates b[START..end). With `complete`, end is the CR of the CRLF and a header is returned;
+ * otherwise the last field may be cut short and undefined is returned unless something is wrong.
+ */
+function walk(b: Uint8Array, end: number, complete: boolean): ProxyHeader | undefined {
+  let p = START
+  let family: Family
+  if (matches(b, p, end, UNKNOWN)) {
+    if (end - p < UNKNOWN.length) {
+      if (complete) fail(ErrorCodes.V1_BAD_PROTOCOL, 'PROXY v1 protocol must be TCP4, TCP6 or UNKNOWN', p)
+      return undefined
+    }
+    p += UNKNOWN.length
+    // Short form "PROXY UNKNOWN", or long form with anything up to the CRLF (the receiver ignores it).
+    if (p < end && b[p] !== SP) fail(ErrorCodes.V1_BAD_PROTOCOL, 'PROXY v1 protocol must be TCP4, TCP6 or UNKNOWN', START)
+    return complete ? unknownHeader() : undefined
+  }
+  if (matches(b, p, end, TCP4)) family = 'IPv4'
+  else if (matches(b, p, end, TCP6)) family = 'IPv6'
+  else fail(ErrorCodes.V1_BAD_PROTOCOL, 'PROXY v1 protocol must be TCP4, TCP6 or UNKNOWN', p)
+  if (end - p < TCP4.length) {
+    if (complete) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line ends before the addresses', end)
+    return undefined
+  }
+  p += TCP4.length
+
+  const v4 = family === 'IPv4'
+  let src = ''
+  let dst = ''
+  let sport = 0
+  for (let field = 0; field < 4; field++) {
+    const s = p
+    while (p < end && b[p] !== SP) p++
+    if (p === end && !complete) {
+      checkPartialField(b, s, p, field, v4)
+      return undefined
+    }
+    if (field < 2) {
+      const address = v4 ? ipv4(b, s, p) : ipv6(b, s, p)
+      if (field === 0) src = address
+      else dst = address
+    } else {
+      const port = parsePort(b, s, p)
+      if (field === 2) sport = port
+      else {
+        if (p !== end) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line has data after the destination port', p)
+        return {
+          version: 1,
+          command: 'PROXY',
+          family,
+          transport: 'STREAM',
+          source: { address: src, port: sport },
+          destination: { address: dst, port },
+          tlvs: [],
+        }
+      }
+    }
+    if (p === end) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line ends before all fields', p)
+    p++ // the single SP; an empty next field fails its own check
+  }
+  return undefined
+}
+
+function unknownHeader(): ProxyHeader {
+  return { version: 1, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs: [] }
+}
+
+function ipv4(b: Uint8Array, s: number, e: number): string {
+  if (!parseIPv4Bytes(b, s, e, scratch)) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP4 address is not a valid IPv4 address', s)
+  return formatIPv4(scratch, 0)
+}
+
+function ipv6(b: Uint8Array, s: number, e: number): string {
+  if (!parseIPv6Bytes(b, s, e, scratch)) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP6 address is not a valid IPv6 address', s)
+  return formatIPv6(scratch, 0)
+}
+
+/** Decimal 0–65535: digits only, no sign, no leading zero. */
+function parsePort(b: Uint8Array, s: number, e: number): number {
+  const len = e - s
+  if (len === 0 || len > 5 || (len > 1 && b[s] === 0x30)) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535 without leading zeros', s)
+  let port = 0
+  for (let i = s; i < e; i++) {
+    const d = b[i]! - 0x30
+    if (d < 0 || d > 9) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be decimal digits', i)
+    port = port * 10 + d
+  }
+  if (port > 65535) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535', s)
+  return port
+}
+
+/** A field cut short by the end of the input: can more bytes still make it valid? */
+function checkPartialField(b: Uint8Array, s: number, e: number, field: number, v4: boolean): void {
+  if (field >= 2) {
+    if (e - s > 5 || (e - s > 1 && b[s] === 0x30)) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535 without leading zeros', s)
+    let port = 0
+    for (let i = s; i < e; i++) {
+      const c = b[i]!
+      if (c < 0x30 || c > 0x39) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be decimal digits', i)
+      port = port * 10 + (c - 0x30)
+    }
+    // More digits only make it larger: a partial port above 65535 can never become valid.
+    if (port > 65535) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535', s)
+    return
+  }
+  if (v4) {
+    // A dotted-quad prefix: at most 4 octets, each 0-255 without a leading zero.
+    let octet = 0
+    let digits = 0
+    let dots = 0
+    for (let i = s; i < e; i++) {
+      const c = b[i]!
+      if (c === 0x2e && digits > 0 && dots < 3) {
+        dots++
+        octet = 0
+        digits = 0
+        continue
+      }
+      const d = c - 0x30
+      if (d < 0 || d > 9 || (digits > 0 && octet === 0) || octet * 10 + d > 255) {
+        fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP4 address is not a valid IPv4 address', s)
+      }
+      octet = octet * 10 + d
+      digits++
+    }
+    return
+  }
+  // IPv6 text is at most 45 characters of [0-9a-fA-F:.]
+  if (e - s > 45) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 address is too long', s)
+  for (let i = s; i < e; i++) {
+    const c = b[i]!
+    const ok =
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x2e ||
+      c === 0x3a ||
+      ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)
+    if (!ok) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP6 address has an invalid character', i)
+  }
+}

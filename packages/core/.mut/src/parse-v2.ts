@@ -1,0 +1,123 @@
+/**
+ * PROXY protocol v2 (spec §2.2): 12-byte signature, ver/cmd, fam, 16-bit length, address block, TLVs.
+ * The length is checked against the address block before any address is read (CVE-2019-14243),
+ * TLVs must end exactly at the end of the header, and a CRC32C TLV is verified over the bytes as
+ * received (§2.2.3).
+ */
+import { formatIPv4, formatIPv6 } from './address.js'
+import { TlvType, V2_HEADER_LENGTH } from './constants.js'
+import { crc32c } from './crc32c.js'
+import { ErrorCodes, fail } from './errors.js'
+import type { Family, ParseResult, ProxyHeader, Tlv, Transport } from './types.js'
+
+const INCOMPLETE: ParseResult = Object.freeze({ status: 'incomplete' }) as ParseResult
+
+/** Address block size by family nibble (§2.2). */
+const ADDRESS_LENGTH = [0, 12, 36, 216]
+const FAMILIES: Family[] = ['UNSPEC', 'IPv4', 'IPv6', 'UNIX']
+const TRANSPORTS: Transport[] = ['UNSPEC', 'STREAM', 'DGRAM']
+const UNIX_PATH_LENGTH = 108
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** The 16-byte fixed part must already be known to start with the signature. */
+export function parseV2(b: Uint8Array, maxHeaderSize: number, verifyChecksum: boolean): ParseResult {
+  const n = b.length
+  if (n > 12) {
+    const verCmd = b[12]!
+    if (verCmd >> 4 !== 2) fail(ErrorCodes.V2_BAD_VERSION, 'PROXY v2 version nibble must be 2', 12)
+    if ((verCmd & 0x0f) > 1) fail(ErrorCodes.V2_BAD_COMMAND, 'PROXY v2 command must be LOCAL (0) or PROXY (1)', 12)
+  }
+  if (n > 13) {
+    const fam = b[13]!
+    // Allowed: 00 11 12 21 22 31 32
+    if (fam !== 0 && ((fam >> 4) > 3 || (fam >> 4) === 0 || (fam & 0x0f) === 0 || (fam & 0x0f) > 2)) {
+      fail(ErrorCodes.V2_BAD_FAMILY, `PROXY v2 family/transport byte 0x${fam.toString(16).padStart(2, '0')} is not allowed`, 13)
+    }
+  }
+  if (n < V2_HEADER_LENGTH) return INCOMPLETE
+
+  const local = (b[12]! & 0x0f) === 0
+  const fam = b[13]!
+  const len = (b[14]! << 8) | b[15]!
+  const total = V2_HEADER_LENGTH + len
+  if (total > maxHeaderSize) fail(ErrorCodes.HEADER_TOO_LARGE, `PROXY v2 header of ${total} bytes exceeds maxHeaderSize ${maxHeaderSize}`, 14)
+  const addrLen = local ? 0 : ADDRESS_LENGTH[fam >> 4]!
+  if (len < addrLen) fail(ErrorCodes.V2_LENGTH_TOO_SHORT, `PROXY v2 length ${len} is shorter than the ${addrLen}-byte address block`, 14)
+  if (n < total) return INCOMPLETE
+
+  if (local) {
+    // §2.2: LOCAL — use the real endpoints and discard the whole protocol block, family included.
+    return {
+      status: 'complete',
+      header: { version: 2, command: 'LOCAL', family: 'UNSPEC', transport: 'UNSPEC', tlvs: [] },
+      length: total,
+    }
+  }
+
+  const header: ProxyHeader = {
+    version: 2,
+    command: 'PROXY',
+    family: FAMILIES[fam >> 4]!,
+    transport: TRANSPORTS[fam & 0x0f]!,
+    tlvs: [],
+  }
+  const a = V2_HEADER_LENGTH
+  switch (fam >> 4) {
+    case 1:
+      header.source = { address: formatIPv4(b, a), port: (b[a + 8]! << 8) | b[a + 9]! }
+      header.destination = { address: formatIPv4(b, a + 4), port: (b[a + 10]! << 8) | b[a + 11]! }
+      break
+    case 2:
+      header.source = { address: formatIPv6(b, a), port: (b[a + 32]! << 8) | b[a + 33]! }
+      header.destination = { address: formatIPv6(b, a + 16), port: (b[a + 34]! << 8) | b[a + 35]! }
+      break
+    case 3:
+      header.source = { path: unixPath(b, a) }
+      header.destination = { path: unixPath(b, a + UNIX_PATH_LENGTH) }
+      break
+  }
+  header.tlvs = readTlvs(b, a + addrLen, total, verifyChecksum)
+  return { status: 'complete', header, length: total }
+}
+
+function unixPath(b: Uint8Array, at: number): string {
+  let end = at
+  const max = at + UNIX_PATH_LENGTH
+  while (end < max && b[end] !== 0) end++
+  try {
+    return utf8.decode(b.subarray(at, end))
+  } catch {
+    return fail(ErrorCodes.V2_BAD_UNIX_PATH, 'PROXY v2 UNIX path is not valid UTF-8', at)
+  }
+}
+
+function readTlvs(b: Uint8Array, start: number, end: number, verifyChecksum: boolean): Tlv[] {
+  const tlvs: Tlv[] = []
+  let crcAt = -1
+  let p = start
+  while (p < end) {
+    if (end - p < 3) fail(ErrorCodes.V2_TLV_TRUNCATED, 'PROXY v2 TLV header runs past the end of the header', p)
+    const type = b[p]!
+    const len = (b[p + 1]! << 8) | b[p + 2]!
+    const v = p + 3
+    if (v + len > end) fail(ErrorCodes.V2_TLV_TRUNCATED, `PROXY v2 TLV 0x${type.toString(16)} runs past the end of the header`, p)
+    if (type === TlvType.CRC32C) {
+      if (len !== 4) fail(ErrorCodes.CRC32C_INVALID, 'PROXY v2 CRC32C TLV must be 4 bytes', p)
+      if (crcAt !== -1) fail(ErrorCodes.CRC32C_INVALID, 'PROXY v2 header has more than one CRC32C TLV', p)
+      crcAt = v
+    }
+    tlvs.push({ type, value: b.subarray(v, v + len) })
+    p = v + len
+  }
+  if (crcAt !== -1 && verifyChecksum) {
+    // §2.2.3: checksum of the whole header as received, with the checksum field taken as zeros.
+    let c = crc32c(b, 0, crcAt)
+    c = crc32c(ZEROS, 0, 4, c)
+    c = crc32c(b, crcAt + 4, end, c)
+    const got = ((b[crcAt]! << 24) | (b[crcAt + 1]! << 16) | (b[crcAt + 2]! << 8) | b[crcAt + 3]!) >>> 0
+    if (c !== got) fail(ErrorCodes.CRC32C_MISMATCH, 'PROXY v2 CRC32C checksum does not match the header', crcAt)
+  }
+  return tlvs
+}
+
+const ZEROS = new Uint8Array(4)

@@ -1,0 +1,77 @@
+/**
+ * Express middleware for servers behind a TCP load balancer that speaks the PROXY protocol.
+ *
+ * The header is taken off each connection by @proxyproto/node before Node's HTTP parser runs (that is
+ * what `proxy.attach(server)` does), so `req.ip`, `req.ips` and `req.socket.remoteAddress` are the
+ * client's on every request, with Express's default `trust proxy` (false). The middleware itself only
+ * exposes the header as `req.proxyHeader` and refuses to run on a server that was not prepared.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Server as NetServer } from 'node:net'
+import {
+  ErrorCodes,
+  getProxyInfo,
+  type ProxyHeader,
+  ProxyProtocolError,
+  type ProxyProtocolOptions,
+  withProxyProtocol,
+} from '@proxyproto/node'
+
+export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
+export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError } from '@proxyproto/node'
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The PROXY header of this request's connection; null for LOCAL (health checks) and connections served without one. */
+      proxyHeader?: ProxyHeader | null
+    }
+  }
+}
+
+const PREFIX = '@proxyproto/express: '
+
+export interface ProxyProtocolMiddleware {
+  (req: IncomingMessage & { proxyHeader?: ProxyHeader | null }, res: ServerResponse, next: (err?: unknown) => void): void
+  /** Prepares the http or https server the app is served by (withProxyProtocol with the same options) and returns it. */
+  attach<S extends NetServer>(server: S): S
+}
+
+function prefixed<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    if (err instanceof ProxyProtocolError) throw new ProxyProtocolError(err.code, PREFIX + err.message, { cause: err })
+    throw err
+  }
+}
+
+/**
+ * `const proxy = proxyProtocol(options); app.use(proxy); proxy.attach(app.listen(port))`.
+ * Options are those of withProxyProtocol and are validated here (throws ERR_PROXY_INVALID_OPTION).
+ */
+export function proxyProtocol(options: ProxyProtocolOptions = {}): ProxyProtocolMiddleware {
+  const opts: ProxyProtocolOptions = options === null || typeof options !== 'object' ? options : { ...options }
+  // Validate now, on a server that never listens, so a typo fails at startup rather than at attach().
+  prefixed(() => withProxyProtocol(new NetServer(), opts))
+
+  const middleware = ((req, _res, next) => {
+    const info = getProxyInfo(req)
+    if (info === undefined) {
+      // Never fall back to the socket's own address: behind a balancer that is the balancer's.
+      next(
+        new ProxyProtocolError(
+          ErrorCodes.SERVER_NOT_PREPARED,
+          `${PREFIX}the server this request came through was not prepared for the PROXY protocol, ` +
+            "so its address would be the load balancer's. Add proxy.attach(server) where the server is created, " +
+            'e.g. proxy.attach(app.listen(port)) or proxy.attach(http.createServer(app)).listen(port)',
+        ),
+      )
+      return
+    }
+    req.proxyHeader = info.header?.command === 'PROXY' ? info.header : null
+    next()
+  }) as ProxyProtocolMiddleware
+  middleware.attach = (server) => prefixed(() => withProxyProtocol(server, opts))
+  return middleware
+}

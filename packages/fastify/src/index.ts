@@ -1,0 +1,49 @@
+/**
+ * Fastify plugin for servers behind a TCP load balancer that speaks the PROXY protocol.
+ *
+ * Registering it prepares `fastify.server` (http, https, or http2 with or without TLS) with
+ * withProxyProtocol from @proxyproto/node: the header is taken off each connection before Node's
+ * parser runs, so `request.ip` and `request.socket.remoteAddress` are the client's without
+ * `trustProxy`. `request.proxyHeader` exposes the header.
+ */
+import { getProxyInfo, type ProxyHeader, ProxyProtocolError, type ProxyProtocolOptions, withProxyProtocol } from '@proxyproto/node'
+import type { FastifyPluginCallback } from 'fastify'
+import fp from 'fastify-plugin'
+
+export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
+export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError } from '@proxyproto/node'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The PROXY header of this request's connection; null for LOCAL (health checks) and connections served without one. */
+    proxyHeader: ProxyHeader | null
+  }
+}
+
+export type FastifyProxyProtocolOptions = ProxyProtocolOptions
+
+const PREFIX = '@proxyproto/fastify: '
+// Options Fastify itself reads from register(plugin, options); they are not ours to validate.
+const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
+
+const plugin: FastifyPluginCallback<FastifyProxyProtocolOptions> = (fastify, options, done) => {
+  const opts: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options ?? {})) if (!REGISTER_OPTIONS.has(key)) opts[key] = value
+  try {
+    withProxyProtocol(fastify.server, opts as ProxyProtocolOptions)
+  } catch (err) {
+    done(err instanceof ProxyProtocolError ? new ProxyProtocolError(err.code, PREFIX + err.message, { cause: err }) : (err as Error))
+    return
+  }
+  fastify.decorateRequest('proxyHeader', {
+    getter() {
+      const header = getProxyInfo(this.raw)?.header
+      return header?.command === 'PROXY' ? header : null
+    },
+  })
+  done()
+}
+
+/** `fastify.register(proxyProtocol, { trust: ['10.0.0.0/8'] })` */
+export const proxyProtocol = fp(plugin, { fastify: '4.x || 5.x', name: '@proxyproto/fastify' })
+export default proxyProtocol

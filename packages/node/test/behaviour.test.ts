@@ -1,0 +1,284 @@
+import { encode } from '@proxyproto/core'
+import net from 'node:net'
+import { getProxyInfo, type ProxyProtocolError, type ProxyProtocolOptions, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
+import { afterEach, describe, expect, it } from 'vitest'
+import { CLIENT, close, closedWithin, connect, listen, readAll, v1, v2 } from './helpers.js'
+
+interface Harness {
+  server: net.Server
+  port: number
+  errors: ProxyProtocolError[]
+}
+const open: net.Server[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map(close))
+})
+
+/** A server that answers each connection with "<remoteAddress> <remotePort>\n" and then echoes what it receives. */
+async function start(options?: ProxyProtocolOptions, host = '127.0.0.1'): Promise<Harness> {
+  const errors: ProxyProtocolError[] = []
+  const server = withProxyProtocol(
+    net.createServer((s) => {
+      s.write(`${s.remoteAddress} ${s.remotePort}\n`)
+      s.pipe(s)
+    }),
+    options,
+  )
+  server.on('proxyProtocolError', (err: ProxyProtocolError) => errors.push(err))
+  open.push(server)
+  return { server, port: await listen(server, host), errors }
+}
+
+async function exchange(port: number, data: Buffer | string, from = '127.0.0.1'): Promise<string> {
+  const c = await connect(port, from)
+  c.end(data)
+  return (await readAll(c)).toString()
+}
+
+const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+describe('trust', () => {
+  it('refuses a peer outside the trust list by default, before reading a byte', async () => {
+    const h = await start({ trust: ['10.0.0.0/8'] })
+    expect(await exchange(h.port, v1())).toBe('')
+    await until(() => h.errors.length === 1)
+    expect(h.errors[0]!.code).toBe('ERR_PROXY_UNTRUSTED_PEER')
+    expect(proxyProtocolStats(h.server)!.refused).toEqual({ ERR_PROXY_UNTRUSTED_PEER: 1 })
+  })
+
+  it("serves an untrusted peer directly with untrusted: 'direct' and never honours its header", async () => {
+    const h = await start({ trust: ['10.0.0.0/8'], untrusted: 'direct' })
+    const header = v1().toString()
+    const reply = await exchange(h.port, header, '127.0.0.23')
+    expect(reply.startsWith('127.0.0.23 ')).toBe(true)
+    expect(reply.endsWith(header)).toBe(true) // the header was passed on as application data
+    expect(proxyProtocolStats(h.server)!.direct).toBe(1)
+  })
+
+  it('asks a trust function with the peer address and family', async () => {
+    const asked: string[] = []
+    const h = await start({ trust: (a, f) => (asked.push(`${a}/${f}`), a === '127.0.0.5') })
+    expect(await exchange(h.port, v1(), '127.0.0.5')).toMatch(/^203\.0\.113\.7 51234\n$/)
+    expect(await exchange(h.port, v1(), '127.0.0.6')).toBe('')
+    expect(asked).toEqual(['127.0.0.5/IPv4', '127.0.0.6/IPv4'])
+  })
+
+  it('refuses the peer when the trust function throws', async () => {
+    const h = await start({
+      trust: () => {
+        throw new Error('boom')
+      },
+      untrusted: 'direct',
+    })
+    expect(await exchange(h.port, v1())).toBe('')
+    await until(() => h.errors.length === 1)
+    expect(h.errors[0]!.code).toBe('ERR_PROXY_UNTRUSTED_PEER')
+  })
+
+  it('trusts an IPv4 balancer on a dual-stack listener through its ::ffff: mapped address', async () => {
+    let h: Harness
+    try {
+      h = await start({ trust: ['127.0.0.0/8'] }, '::')
+    } catch {
+      return // no IPv6 on this machine
+    }
+    expect(await exchange(h.port, v1())).toBe('203.0.113.7 51234\n')
+  })
+})
+
+describe('mode', () => {
+  it("refuses a trusted peer that sends no header in 'require' mode", async () => {
+    const h = await start()
+    expect(await exchange(h.port, 'GET / HTTP/1.1\r\n\r\n')).toBe('')
+    await until(() => h.errors.length === 1)
+    expect(h.errors[0]!.code).toBe('ERR_PROXY_HEADER_MISSING')
+  })
+
+  it("serves a trusted peer without a header in 'optional' mode, every byte intact", async () => {
+    const h = await start({ mode: 'optional' })
+    expect(await exchange(h.port, 'GET / HTTP/1.1\r\n\r\n', '127.0.0.9')).toMatch(/^127\.0\.0\.9 \d+\nGET \/ HTTP\/1\.1\r\n\r\n$/)
+    expect(await exchange(h.port, Buffer.concat([v2(), Buffer.from('after')]))).toBe('203.0.113.7 51234\nafter')
+  })
+
+  it("in 'optional' mode still refuses a malformed header", async () => {
+    const h = await start({ mode: 'optional' })
+    expect(await exchange(h.port, 'PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n')).toBe('')
+    await until(() => h.errors.length === 1)
+    expect(h.errors[0]!.code).toBe('ERR_PROXY_V1_BAD_PORT')
+  })
+})
+
+describe('headers that keep the real peer address', () => {
+  const local = Buffer.from(encode({ version: 2, command: 'LOCAL' }))
+  const unknown = Buffer.from('PROXY UNKNOWN\r\n')
+  const unknownLong = Buffer.from('PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n')
+  const unspec = Buffer.from(encode({ version: 2, family: 'UNSPEC' }))
+  const unix = Buffer.from(encode({ version: 2, family: 'UNIX', source: { path: '/a' }, destination: { path: '/b' } }))
+  // LOCAL with an address block: the addresses must be ignored (sozu accepted them).
+  const localWithAddresses = Buffer.from(encode({ version: 2, family: 'IPv4', source: CLIENT, destination: CLIENT }))
+  localWithAddresses[12] = 0x20
+
+  it.each([
+    ['v2 LOCAL', local, 'LOCAL'],
+    ['v2 LOCAL carrying addresses', localWithAddresses, 'LOCAL'],
+    ['v1 UNKNOWN', unknown, 'PROXY'],
+    ['v1 UNKNOWN long form', unknownLong, 'PROXY'],
+    ['v2 UNSPEC', unspec, 'PROXY'],
+    ['v2 UNIX', unix, 'PROXY'],
+  ])('%s', async (_name, header, command) => {
+    let info: ReturnType<typeof getProxyInfo>
+    const server = withProxyProtocol(
+      net.createServer((s) => {
+        info = getProxyInfo(s)
+        s.resume() // read to the client's FIN so the socket can close
+        s.end(`${s.remoteAddress}`)
+      }),
+    )
+    open.push(server)
+    const port = await listen(server)
+    expect(await exchange(port, Buffer.concat([header, Buffer.from('x')]), '127.0.0.42')).toBe('127.0.0.42')
+    expect(info!.header!.command).toBe(command)
+    expect(info!.client).toBe(info!.peer)
+    if (command === 'LOCAL') expect(proxyProtocolStats(server)!.local).toBe(1)
+  })
+})
+
+describe('limits', () => {
+  it('closes a connection that has not sent a whole header within headerTimeout', async () => {
+    const h = await start({ headerTimeout: 200 })
+    const c = await connect(h.port)
+    c.write('PROXY TCP4 1.2.3.4 ')
+    const t0 = Date.now()
+    expect(await closedWithin(c, 3000)).toBe(true)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150)
+    await until(() => h.errors.length === 1)
+    expect(h.errors[0]!.code).toBe('ERR_PROXY_HEADER_TIMEOUT')
+    expect(proxyProtocolStats(h.server)!.pending).toBe(0)
+  })
+
+  it('closes a connection whose v2 header is larger than maxHeaderSize as soon as the length is known', async () => {
+    const h = await start({ maxHeaderSize: 256 })
+    const big = Buffer.from(encode({ version: 2, family: 'IPv4', source: CLIENT, destination: CLIENT }, { padTo: 300 }))
+    const c = await connect(h.port)
+    c.write(big.subarray(0, 16)) // only the fixed part
+    expect(await closedWithin(c, 2000)).toBe(true)
+    await until(() => h.errors.length === 1)
+    expect(h.errors[0]!.code).toBe('ERR_PROXY_HEADER_TOO_LARGE')
+  })
+
+  it('cleans up when the peer sends FIN in the middle of the header', async () => {
+    const h = await start()
+    const c = await connect(h.port)
+    c.end(v2().subarray(0, 20))
+    expect(await closedWithin(c, 2000)).toBe(true)
+    await until(() => h.errors.length === 1)
+    expect(h.errors[0]!.code).toBe('ERR_PROXY_CONNECTION_CLOSED')
+    await until(() => proxyProtocolStats(h.server)!.pending === 0)
+    const count = await new Promise<number>((r) => h.server.getConnections((_e, n) => r(n)))
+    expect(count).toBe(0)
+  })
+
+  it('cleans up when the peer resets the connection in the middle of the header', async () => {
+    const h = await start()
+    const c = await connect(h.port)
+    c.write(v1().subarray(0, 10))
+    await until(() => proxyProtocolStats(h.server)!.pending === 1)
+    c.resetAndDestroy()
+    await until(() => h.errors.length === 1)
+    expect(h.errors[0]!.code).toBe('ERR_PROXY_CONNECTION_CLOSED')
+    await until(() => proxyProtocolStats(h.server)!.pending === 0)
+  })
+})
+
+describe('errors', () => {
+  it('reports a malformed header with its code, closes the socket, and keeps serving', async () => {
+    const h = await start()
+    expect(await exchange(h.port, 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n')).toBe('')
+    expect(await exchange(h.port, v1())).toBe('203.0.113.7 51234\n')
+    expect(h.errors.map((e) => e.code)).toEqual(['ERR_PROXY_V1_SYNTAX'])
+  })
+
+  it('passes the socket and the peer with proxyProtocolError', async () => {
+    const server = withProxyProtocol(net.createServer())
+    open.push(server)
+    const got: unknown[][] = []
+    server.on('proxyProtocolError', (...args) => got.push(args))
+    const port = await listen(server)
+    await exchange(port, '\r\n\r\n\0\r\nQUIT\n\x31')
+    await until(() => got.length === 1)
+    const [err, socket, peer] = got[0]!
+    expect((err as ProxyProtocolError).code).toBe('ERR_PROXY_V2_BAD_VERSION')
+    expect(socket).toBeInstanceOf(net.Socket)
+    expect((socket as net.Socket).destroyed).toBe(true)
+    expect(peer).toMatchObject({ address: '127.0.0.1', family: 'IPv4' })
+  })
+
+  it('never emits an unhandled error when nobody listens for proxyProtocolError', async () => {
+    const server = withProxyProtocol(net.createServer())
+    open.push(server)
+    const port = await listen(server)
+    expect(await exchange(port, 'garbage')).toBe('')
+    expect(proxyProtocolStats(server)!.refused).toEqual({ ERR_PROXY_HEADER_MISSING: 1 })
+  })
+})
+
+describe('onHeader', () => {
+  it('refuses the connection when it returns false', async () => {
+    const h = await start({ onHeader: (hdr) => hdr.version === 2 })
+    expect(await exchange(h.port, v1())).toBe('')
+    expect(await exchange(h.port, v2())).toBe('203.0.113.7 51234\n')
+    expect(h.errors.map((e) => e.code)).toEqual(['ERR_PROXY_REJECTED'])
+  })
+
+  it('waits for a promise and refuses when it throws', async () => {
+    const h = await start({
+      onHeader: async (hdr) => {
+        await new Promise((r) => setTimeout(r, 20))
+        if (hdr.version === 1) throw new Error('no v1 here')
+        return true
+      },
+    })
+    expect(await exchange(h.port, Buffer.concat([v2(), Buffer.from('data')]))).toBe('203.0.113.7 51234\ndata')
+    // No FIN from this client: a peer that closes while onHeader is pending is CONNECTION_CLOSED instead.
+    const c = await connect(h.port)
+    c.write(v1())
+    expect((await readAll(c)).toString()).toBe('')
+    expect(h.errors[0]!.code).toBe('ERR_PROXY_REJECTED')
+    expect((h.errors[0]!.cause as Error).message).toBe('no v1 here')
+  })
+
+  it('is given the socket and may read the TLVs (only one AWS VPC endpoint allowed)', async () => {
+    const { decodeTlvs, tlv } = await import('@proxyproto/core')
+    const h = await start({ onHeader: (hdr) => decodeTlvs(hdr.tlvs).awsVpceId === 'vpce-1' })
+    const make = (id: string) => Buffer.from(encode({ version: 2, family: 'IPv4', source: CLIENT, destination: CLIENT, tlvs: [tlv.awsVpceId(id)] }))
+    expect(await exchange(h.port, make('vpce-1'))).toBe('203.0.113.7 51234\n')
+    expect(await exchange(h.port, make('vpce-2'))).toBe('')
+  })
+})
+
+describe('stats', () => {
+  it('counts accepted v1 and v2, LOCAL, direct and refusals by code', async () => {
+    const h = await start({ mode: 'optional' })
+    await exchange(h.port, v1())
+    await exchange(h.port, v2())
+    await exchange(h.port, v2())
+    await exchange(h.port, Buffer.from(encode({ version: 2, command: 'LOCAL' })))
+    await exchange(h.port, 'hello')
+    await exchange(h.port, 'PROXY TCP9\r\n')
+    await until(() => h.errors.length === 1)
+    expect(proxyProtocolStats(h.server)).toEqual({
+      connections: 6,
+      accepted: { v1: 1, v2: 2 },
+      local: 1,
+      direct: 1,
+      refused: { ERR_PROXY_V1_BAD_PROTOCOL: 1 },
+      pending: 0,
+    })
+  })
+})
