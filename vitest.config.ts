@@ -19,6 +19,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    reporters: ['default', './test/summary-reporter.ts'],
     // Type tests: a type error in a *.test-d.ts file (or a file it imports) fails `vitest run`.
     typecheck: {
       enabled: true,

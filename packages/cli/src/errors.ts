@@ -2,7 +2,7 @@ import { isProxyProtocolError } from '@proxyproto/core'
 
 /** A mistake in how the command was used (or input it was given): printed without a stack trace. */
 export class UsageError extends Error {
-  /** A stable code (ERR_PROXY_... or a system code such as EADDRINUSE), printed before the message. */
+  /** A stable code (one of ErrorCodes, or a system code such as EADDRINUSE), printed before the message. */
   readonly code: string | undefined
   readonly offset: number | undefined
 
@@ -29,6 +29,7 @@ export function formatError(err: unknown): string {
   const message = typeof e.message === 'string' ? e.message : String(err)
   const code = typeof e.code === 'string' && !e.code.startsWith('ERR_PARSE_ARGS_') ? e.code : undefined
   let line = code ? `error ${code}: ${message}` : `error: ${message}`
-  if (typeof e.offset === 'number' && !message.includes(`(at byte ${e.offset})`)) line += ` (at byte ${e.offset})`
+  if (typeof e.offset === 'number' && !message.includes(`(at byte ${e.offset})`))
+    line += ` (at byte ${e.offset})`
   return line
 }

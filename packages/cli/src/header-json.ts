@@ -1,9 +1,20 @@
 /** The JSON shape of a header and its TLVs, shared by `decode` and `echo`. */
-import { type DecodedTlvs, decodeTlvs, isProxyProtocolError, type ProxyHeader, ProxyProtocolError, type Tlv, TlvType } from '@proxyproto/core'
+import {
+  type DecodedTlvs,
+  decodeTlvs,
+  isProxyProtocolError,
+  type ProxyHeader,
+  ProxyProtocolError,
+  type Tlv,
+  TlvType,
+} from '@proxyproto/core'
 
-const TLV_NAMES: Record<number, string> = Object.fromEntries(Object.entries(TlvType).map(([name, type]) => [type, name]))
+const TLV_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(TlvType).map(([name, type]) => [type, name]),
+)
 
-export const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+export const hex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 export const typeHex = (type: number): string => `0x${type.toString(16).padStart(2, '0')}`
 
 /** Decoded TLVs as JSON: bytes as hex, bigints as decimal strings, a CRC32C as 'valid' (the parser verified it). */
@@ -21,18 +32,29 @@ export function tlvsJson(d: DecodedTlvs): Record<string, unknown> {
     const { tlvs: _subTlvs, clientCert, ...ssl } = d.ssl
     out['ssl'] = clientCert ? { ...ssl, clientCert: hex(clientCert) } : ssl
   }
-  if (d.unknown.length > 0) out['unknown'] = d.unknown.map((t) => ({ type: typeHex(t.type), hex: hex(t.value) }))
+  if (d.unknown.length > 0)
+    out['unknown'] = d.unknown.map((t) => ({ type: typeHex(t.type), hex: hex(t.value) }))
   return out
 }
 
 /** Every TLV in wire order: type, name and value as hex. */
 export function rawTlvsJson(tlvs: readonly Tlv[]): Array<Record<string, unknown>> {
-  return tlvs.map((t) => ({ type: typeHex(t.type), name: TLV_NAMES[t.type] ?? 'CUSTOM', length: t.value.length, hex: hex(t.value) }))
+  return tlvs.map((t) => ({
+    type: typeHex(t.type),
+    name: TLV_NAMES[t.type] ?? 'CUSTOM',
+    length: t.value.length,
+    hex: hex(t.value),
+  }))
 }
 
 /** The header's fields (TLVs apart). */
 export function headerFields(h: ProxyHeader): Record<string, unknown> {
-  const out: Record<string, unknown> = { version: h.version, command: h.command, family: h.family, transport: h.transport }
+  const out: Record<string, unknown> = {
+    version: h.version,
+    command: h.command,
+    family: h.family,
+    transport: h.transport,
+  }
   if (h.source) out['source'] = h.source
   if (h.destination) out['destination'] = h.destination
   return out

@@ -44,8 +44,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
       const topic = name === 'help' ? rest[0] : undefined
       const command = topic === undefined ? undefined : COMMANDS[topic]
-      if (topic !== undefined && !command) throw unknown(topic)
-      // No command at all is a usage error: the help goes to stderr and the status is 1.
+      if (topic !== undefined && !command)
+        throw unknown(topic)
+        // No command at all is a usage error: the help goes to stderr and the status is 1.
       ;(name === undefined ? process.stderr : process.stdout).write(`${command ? command.help : HELP}\n`)
       return name === undefined ? 1 : 0
     }
@@ -67,7 +68,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 function unknown(name: string): UsageError {
-  return new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')}`, {
-    hint: 'Run "proxyproto --help" for the list.',
-  })
+  return new UsageError(
+    `unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')}`,
+    {
+      hint: 'Run "proxyproto --help" for the list.',
+    },
+  )
 }

@@ -1,7 +1,8 @@
 /** What `relay` and `echo` share: listening, signals, connection bookkeeping, trust flags. */
-import type { TrustInput } from '@proxyproto/node'
+
 import { once } from 'node:events'
 import type { AddressInfo, Server, Socket } from 'node:net'
+import type { TrustInput } from '@proxyproto/node'
 import { formatHostPort, type HostPort, parseHostPort } from './address.js'
 import { UsageError } from './errors.js'
 
@@ -31,7 +32,10 @@ export interface Listening {
   address: string
 }
 
-export async function listen(server: Server, at: { host: string | undefined; port: number }): Promise<Listening> {
+export async function listen(
+  server: Server,
+  at: { host: string | undefined; port: number },
+): Promise<Listening> {
   server.listen(at.port, at.host)
   await Promise.race([
     once(server, 'listening'),
@@ -60,7 +64,9 @@ export class Connections {
 
 /** Stops listening, destroys every open connection, resolves when the server is closed. */
 export async function closeServer(server: Server, connections: Connections): Promise<void> {
-  const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve()
+  const closed = server.listening
+    ? new Promise<void>((resolve) => server.close(() => resolve()))
+    : Promise.resolve()
   connections.destroyAll()
   await closed
 }
@@ -86,7 +92,8 @@ export function trustFlag(values: readonly string[] | undefined): TrustInput | u
 
 export function positiveInt(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined
-  if (!/^\d+$/.test(text) || Number(text) === 0) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a positive integer`)
+  if (!/^\d+$/.test(text) || Number(text) === 0)
+    throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a positive integer`)
   return Number(text)
 }
 

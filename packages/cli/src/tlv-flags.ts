@@ -64,10 +64,13 @@ export function parseTlvFlag(text: string): Tlv {
     return result
   }
   if (!/^(0x[0-9a-f]{1,2}|\d{1,3})$/.test(name) || Number(name) > 255) {
-    throw new UsageError(`${flag}: unknown TLV ${JSON.stringify(name)}; use ${Object.keys(NAMED).join(', ')} or a type number 0-255`)
+    throw new UsageError(
+      `${flag}: unknown TLV ${JSON.stringify(name)}; use ${Object.keys(NAMED).join(', ')} or a type number 0-255`,
+    )
   }
   const type = Number(name)
-  if (type === TlvType.CRC32C) throw new UsageError(`${flag}: add the CRC32C TLV with --crc32c; it is computed over the header`)
+  if (type === TlvType.CRC32C)
+    throw new UsageError(`${flag}: add the CRC32C TLV with --crc32c; it is computed over the header`)
   const raw = bytes(value, flag)
   if (raw.length > 65535) throw new UsageError(`${flag}: a TLV value is at most 65535 bytes`)
   return { type, value: raw }
@@ -76,6 +79,7 @@ export function parseTlvFlag(text: string): Tlv {
 /** Parses every `--tlv` flag; TLVs need a v2 header. */
 export function parseTlvFlags(values: readonly string[] | undefined, version: 1 | 2): Tlv[] {
   const tlvs = (values ?? []).map(parseTlvFlag)
-  if (tlvs.length > 0 && version !== 2) throw new UsageError('--tlv needs a v2 header: v1 headers cannot carry TLVs')
+  if (tlvs.length > 0 && version !== 2)
+    throw new UsageError('--tlv needs a v2 header: v1 headers cannot carry TLVs')
   return tlvs
 }

@@ -11,13 +11,16 @@ describe('proxyproto', () => {
     expect(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
     expect(statSync(BIN).mode & 0o111).not.toBe(0)
     const { stdout } = await promisify(execFile)(BIN, ['--version'])
-    expect(stdout.trim()).toBe(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version)
+    expect(stdout.trim()).toBe(
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version,
+    )
   })
 
   it('--help lists every subcommand; no command prints it on stderr with status 1', async () => {
     const r = await run(['--help'])
     expect(r.status).toBe(0)
-    for (const name of ['relay', 'echo', 'decode', 'encode']) expect(r.stdout.toString()).toMatch(new RegExp(`^  ${name} `, 'm'))
+    for (const name of ['relay', 'echo', 'decode', 'encode'])
+      expect(r.stdout.toString()).toMatch(new RegExp(`^  ${name} `, 'm'))
     const none = await run([])
     expect(none.status).toBe(1)
     expect(none.stderr).toContain('Usage: proxyproto <command>')
@@ -25,7 +28,11 @@ describe('proxyproto', () => {
 
   for (const name of ['relay', 'echo', 'decode', 'encode']) {
     it(`${name} --help, -h and "help ${name}" print its usage with an example`, async () => {
-      for (const args of [[name, '--help'], [name, '-h'], ['help', name]]) {
+      for (const args of [
+        [name, '--help'],
+        [name, '-h'],
+        ['help', name],
+      ]) {
         const r = await run(args)
         expect(r.status).toBe(0)
         const text = r.stdout.toString()

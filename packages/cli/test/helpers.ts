@@ -9,7 +9,8 @@ import { getProxyInfo, type ProxyInfo, withProxyProtocol } from '@proxyproto/nod
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 
 export function assertBuilt(): void {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npx turbo run build --filter=@proxyproto/cli" first`)
+  if (!existsSync(BIN))
+    throw new Error(`${BIN} is missing: run "npx turbo run build --filter=@proxyproto/cli" first`)
 }
 
 export interface Result {
@@ -63,14 +64,20 @@ export class Cli {
   }
 
   /** Resolves with the first line (of stdout or stderr) matching, or rejects after `ms`. */
-  async line(stream: 'stdout' | 'stderr', match: RegExp | ((line: string) => boolean), ms = 5000): Promise<string> {
+  async line(
+    stream: 'stdout' | 'stderr',
+    match: RegExp | ((line: string) => boolean),
+    ms = 5000,
+  ): Promise<string> {
     const test = typeof match === 'function' ? match : (l: string) => match.test(l)
     const deadline = Date.now() + ms
     for (;;) {
       const found = this[stream].find(test)
       if (found !== undefined) return found
       if (this.child.exitCode !== null || this.child.signalCode !== null || Date.now() > deadline) {
-        throw new Error(`no ${stream} line matching ${match} (stdout: ${JSON.stringify(this.stdout)}, stderr: ${JSON.stringify(this.stderr)})`)
+        throw new Error(
+          `no ${stream} line matching ${match} (stdout: ${JSON.stringify(this.stdout)}, stderr: ${JSON.stringify(this.stderr)})`,
+        )
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, deadline - Date.now()))
@@ -89,7 +96,9 @@ export class Cli {
   }
 
   /** Sends `signal` and resolves with the exit status. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ status: number | null; signal: NodeJS.Signals | null }> {
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+  ): Promise<{ status: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
     return this.exited
   }
@@ -116,7 +125,12 @@ export interface Seen {
  * A backend prepared with withProxyProtocol: it answers each connection with
  * "hello <remoteAddress>\n", then echoes what it receives, upper-cased, and ends when the client ends.
  */
-export async function startBackend(): Promise<{ server: net.Server; port: number; seen: Seen[]; close(): Promise<void> }> {
+export async function startBackend(): Promise<{
+  server: net.Server
+  port: number
+  seen: Seen[]
+  close(): Promise<void>
+}> {
   const seen: Seen[] = []
   const sockets = new Set<net.Socket>()
   const server = withProxyProtocol(
@@ -149,7 +163,11 @@ export async function startBackend(): Promise<{ server: net.Server; port: number
 }
 
 /** Connects from `localAddress`, sends `data`, ends its writes, and resolves with everything received. */
-export async function exchange(port: number, data: string | Buffer, localAddress = '127.0.0.1'): Promise<string> {
+export async function exchange(
+  port: number,
+  data: string | Buffer,
+  localAddress = '127.0.0.1',
+): Promise<string> {
   const socket = net.connect({ port, host: '127.0.0.1', localAddress })
   await once(socket, 'connect')
   const chunks: Buffer[] = []

@@ -21,57 +21,137 @@ describe('proxyproto relay', () => {
   it('sends the client address (127.0.0.23) to a target prepared with withProxyProtocol, v2 with TLVs', async () => {
     const b = await backend()
     const relay = start([
-      'relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${b.port}`, '--send', 'v2',
-      '--tlv', 'authority=example.com', '--tlv', 'unique-id=abc', '--tlv', 'alpn=h2', '--tlv', 'aws-vpce=vpce-0123', '--tlv', '0xE5=hex:0102', '--crc32c',
+      'relay',
+      '--listen',
+      '127.0.0.1:0',
+      '--target',
+      `127.0.0.1:${b.port}`,
+      '--send',
+      'v2',
+      '--tlv',
+      'authority=example.com',
+      '--tlv',
+      'unique-id=abc',
+      '--tlv',
+      'alpn=h2',
+      '--tlv',
+      'aws-vpce=vpce-0123',
+      '--tlv',
+      '0xE5=hex:0102',
+      '--crc32c',
     ])
     const port = await relay.port()
     expect(await exchange(port, 'ping', '127.0.0.23')).toBe('hello 127.0.0.23\nPING')
     const seen = b.seen[0]!
     expect(seen.remoteAddress).toBe('127.0.0.23')
     expect(seen.data).toBe('ping')
-    expect(seen.info.header).toMatchObject({ version: 2, command: 'PROXY', family: 'IPv4', destination: { address: '127.0.0.1', port } })
+    expect(seen.info.header).toMatchObject({
+      version: 2,
+      command: 'PROXY',
+      family: 'IPv4',
+      destination: { address: '127.0.0.1', port },
+    })
     expect(seen.info.peer.address).toBe('127.0.0.1')
     const tlvs = seen.info.tlvs
-    expect(tlvs).toMatchObject({ authority: 'example.com', alpn: 'h2', awsVpceId: 'vpce-0123', crc32c: expect.any(Number) })
+    expect(tlvs).toMatchObject({
+      authority: 'example.com',
+      alpn: 'h2',
+      awsVpceId: 'vpce-0123',
+      crc32c: expect.any(Number),
+    })
     expect(Buffer.from(tlvs.uniqueId!).toString()).toBe('abc')
     expect(tlvs.unknown.map((t) => [t.type, Buffer.from(t.value).toString('hex')])).toEqual([[0xe5, '0102']])
     // One log line per connection on stderr: client -> target, bytes each way, duration.
     const line = await relay.line('stderr', /->/)
-    expect(line).toMatch(new RegExp(`^127\\.0\\.0\\.23:\\d+ -> 127\\.0\\.0\\.1:${b.port}: 4 B up, 21 B down, \\d+ ms$`))
+    expect(line).toMatch(
+      new RegExp(`^127\\.0\\.0\\.23:\\d+ -> 127\\.0\\.0\\.1:${b.port}: 4 B up, 21 B down, \\d+ ms$`),
+    )
   })
 
   it('sends v1, and logs JSON lines with --json', async () => {
     const b = await backend()
-    const relay = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${b.port}`, '--send', 'v1', '--json'])
+    const relay = start([
+      'relay',
+      '--listen',
+      '127.0.0.1:0',
+      '--target',
+      `127.0.0.1:${b.port}`,
+      '--send',
+      'v1',
+      '--json',
+    ])
     const port = await relay.port()
     expect(await exchange(port, 'x', '127.0.0.23')).toBe('hello 127.0.0.23\nX')
-    expect(b.seen[0]!.info.header).toMatchObject({ version: 1, family: 'IPv4', source: { address: '127.0.0.23' } })
+    expect(b.seen[0]!.info.header).toMatchObject({
+      version: 1,
+      family: 'IPv4',
+      source: { address: '127.0.0.23' },
+    })
     const entry = JSON.parse(await relay.line('stderr', /^\{/))
-    expect(entry).toMatchObject({ event: 'connection', target: `127.0.0.1:${b.port}`, bytesUp: 1, bytesDown: 18, durationMs: expect.any(Number) })
+    expect(entry).toMatchObject({
+      event: 'connection',
+      target: `127.0.0.1:${b.port}`,
+      bytesUp: 1,
+      bytesDown: 18,
+      durationMs: expect.any(Number),
+    })
     expect(entry.client).toMatch(/^127\.0\.0\.23:\d+$/)
   })
 
   it('keeps the first client through relay -> relay --accept-proxy -> server', async () => {
     const b = await backend()
-    const inner = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${b.port}`, '--send', 'v2', '--accept-proxy'])
+    const inner = start([
+      'relay',
+      '--listen',
+      '127.0.0.1:0',
+      '--target',
+      `127.0.0.1:${b.port}`,
+      '--send',
+      'v2',
+      '--accept-proxy',
+    ])
     const innerPort = await inner.port()
-    const outer = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${innerPort}`, '--send', 'v1'])
+    const outer = start([
+      'relay',
+      '--listen',
+      '127.0.0.1:0',
+      '--target',
+      `127.0.0.1:${innerPort}`,
+      '--send',
+      'v1',
+    ])
     const outerPort = await outer.port()
     expect(await exchange(outerPort, 'chain', '127.0.0.23')).toBe('hello 127.0.0.23\nCHAIN')
     const seen = b.seen[0]!
     expect(seen.remoteAddress).toBe('127.0.0.23')
     // The destination named by the first relay travels on too.
-    expect(seen.info.header).toMatchObject({ version: 2, destination: { address: '127.0.0.1', port: outerPort } })
+    expect(seen.info.header).toMatchObject({
+      version: 2,
+      destination: { address: '127.0.0.1', port: outerPort },
+    })
     expect(await inner.line('stderr', /->/)).toMatch(/^127\.0\.0\.23:\d+ \(via 127\.0\.0\.1:\d+\) -> /)
   })
 
   it('with --accept-proxy, refuses peers outside --trust and logs why', async () => {
     const b = await backend()
-    const relay = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${b.port}`, '--accept-proxy', '--trust', '10.0.0.0/8,127.0.0.5'])
+    const relay = start([
+      'relay',
+      '--listen',
+      '127.0.0.1:0',
+      '--target',
+      `127.0.0.1:${b.port}`,
+      '--accept-proxy',
+      '--trust',
+      '10.0.0.0/8,127.0.0.5',
+    ])
     const port = await relay.port()
     expect(await exchange(port, 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n', '127.0.0.23')).toBe('')
-    expect(await relay.line('stderr', /^refused/)).toMatch(/^refused 127\.0\.0\.23:\d+: ERR_PROXY_UNTRUSTED_PEER/)
-    expect(await exchange(port, 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nhi', '127.0.0.5')).toBe('hello 1.2.3.4\nHI')
+    expect(await relay.line('stderr', /^refused/)).toMatch(
+      /^refused 127\.0\.0\.23:\d+: ERR_PROXY_UNTRUSTED_PEER/,
+    )
+    expect(await exchange(port, 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nhi', '127.0.0.5')).toBe(
+      'hello 1.2.3.4\nHI',
+    )
     expect(b.seen).toHaveLength(1)
   })
 
@@ -93,7 +173,15 @@ describe('proxyproto relay', () => {
     target.listen(0, '127.0.0.1')
     await once(target, 'listening')
     cleanups.push(() => new Promise((r) => target.close(() => r())))
-    const relay = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${(target.address() as net.AddressInfo).port}`, '--send', 'v1'])
+    const relay = start([
+      'relay',
+      '--listen',
+      '127.0.0.1:0',
+      '--target',
+      `127.0.0.1:${(target.address() as net.AddressInfo).port}`,
+      '--send',
+      'v1',
+    ])
     const port = await relay.port()
 
     const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
@@ -149,17 +237,24 @@ describe('proxyproto relay', () => {
       [['--listen', '0'], /--target HOST:PORT is required/],
       [['--listen', '0', '--target', '127.0.0.1'], /--target: expected HOST:PORT/],
       [['--listen', '0', '--target', '127.0.0.1:1', '--send', 'v3'], /--send must be v1 or v2/],
-      [['--listen', '0', '--target', '127.0.0.1:1', '--send', 'v1', '--tlv', 'alpn=h2'], /v1 headers cannot carry TLVs/],
+      [
+        ['--listen', '0', '--target', '127.0.0.1:1', '--send', 'v1', '--tlv', 'alpn=h2'],
+        /v1 headers cannot carry TLVs/,
+      ],
       [['--listen', '0', '--target', '127.0.0.1:1', '--trust', 'private'], /go with --accept-proxy/],
-      [['--listen', '0', '--target', '127.0.0.1:1', '--accept-proxy', '--trust', 'nowhere'], /^error ERR_PROXY_INVALID_OPTION: trust: "nowhere"/],
+      [
+        ['--listen', '0', '--target', '127.0.0.1:1', '--accept-proxy', '--trust', 'nowhere'],
+        /^error ERR_PROXY_INVALID_OPTION: trust: "nowhere"/,
+      ],
       [['--listen', '0', '--target', '127.0.0.1:1', '--bogus'], /Unknown option '--bogus'/],
     ]
-    for (const [args, pattern] of cases) {
-      const r = await run(['relay', ...args])
+    const results = await Promise.all(cases.map(([args]) => run(['relay', ...args])))
+    results.forEach((r, i) => {
+      const [args, pattern] = cases[i]!
       expect(r.status, args.join(' ')).toBe(1)
-      expect(r.stderr).toMatch(pattern)
+      expect(r.stderr, args.join(' ')).toMatch(pattern)
       expect(noStack(r.stderr)).toBe(true)
-    }
+    })
   })
 })
 
@@ -179,7 +274,12 @@ describe('startRelay / startEcho (in process)', () => {
     cleanups.push(relay.close)
     expect(relay.address).toBe(`127.0.0.1:${relay.port}`)
     const reply = JSON.parse(await exchange(relay.port, '', '127.0.0.23'))
-    expect(reply).toMatchObject({ version: 2, source: { address: '127.0.0.23' }, tlvs: { authority: 'in-process.test' }, client: { address: '127.0.0.23' } })
+    expect(reply).toMatchObject({
+      version: 2,
+      source: { address: '127.0.0.23' },
+      tlvs: { authority: 'in-process.test' },
+      client: { address: '127.0.0.23' },
+    })
     expect(records).toEqual([reply])
     await new Promise((r) => setTimeout(r, 50))
     expect(logs).toMatchObject([{ event: 'connection', target: `127.0.0.1:${echo.port}` }])
@@ -187,13 +287,20 @@ describe('startRelay / startEcho (in process)', () => {
 
   it('sends IPv6 when the client is IPv6 and IPv4-mapped when families mix', async () => {
     const b = await backend()
-    const relay = await startRelay({ listen: { host: '::1', port: 0 }, target: { host: '127.0.0.1', port: b.port } })
+    const relay = await startRelay({
+      listen: { host: '::1', port: 0 },
+      target: { host: '127.0.0.1', port: b.port },
+    })
     cleanups.push(relay.close)
     expect(relay.address).toBe(`[::1]:${relay.port}`)
     const socket = net.connect({ port: relay.port, host: '::1' })
     socket.on('error', () => {})
     await once(socket, 'data')
     socket.destroy()
-    expect(b.seen[0]!.info.header).toMatchObject({ family: 'IPv6', source: { address: '::1' }, destination: { address: '::1', port: relay.port } })
+    expect(b.seen[0]!.info.header).toMatchObject({
+      family: 'IPv6',
+      source: { address: '::1' },
+      destination: { address: '::1', port: relay.port },
+    })
   })
 })

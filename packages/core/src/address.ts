@@ -105,8 +105,22 @@ export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: 
   return true
 }
 
+// Lookup tables for the formatters (hot in parse): "0"…"255" and "0."…"255." for IPv4, and byte hex,
+// bare ("0"…"ff") and zero-padded ("00"…"ff"), for IPv6. Number#toString(16) was the hottest line of
+// v2 IPv6 parsing; the template literal with four number conversions that of v2 IPv4.
+const OCTET: string[] = []
+const OCTET_DOT: string[] = []
+const HEX: string[] = []
+const HEX2: string[] = []
+for (let i = 0; i < 256; i++) {
+  OCTET.push(String(i))
+  OCTET_DOT.push(`${i}.`)
+  HEX.push(i.toString(16))
+  HEX2.push(i.toString(16).padStart(2, '0'))
+}
+
 export function formatIPv4(b: Uint8Array, at: number): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`
+  return OCTET_DOT[b[at]!]! + OCTET_DOT[b[at + 1]!]! + OCTET_DOT[b[at + 2]!]! + OCTET[b[at + 3]!]!
 }
 
 export function formatIPv6(b: Uint8Array, at: number): string {
@@ -147,7 +161,9 @@ export function formatIPv6(b: Uint8Array, at: number): string {
     if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w5 === 0xffff))) {
       return `${out}${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`
     }
-    out += ((b[at + i * 2]! << 8) | b[at + i * 2 + 1]!).toString(16)
+    const hi = b[at + i * 2]!
+    const lo = b[at + i * 2 + 1]!
+    out += hi === 0 ? HEX[lo]! : HEX[hi]! + HEX2[lo]!
   }
   if (bestBase !== -1 && bestBase + bestLen === 8) out += ':'
   return out

@@ -59,8 +59,12 @@ export interface SslInfo {
   certInSession: boolean
   /** Raw `client` bit field. */
   client: number
-  /** 0 when a client certificate was presented and verified. */
+  /** Raw verify result: per spec 0 when a client certificate was presented and verified. */
   verify: number
+  /**
+   * A client certificate was presented (CERT_CONN or CERT_SESS) and verify is 0. HAProxy also sends
+   * verify 0 when no certificate was presented at all, so verify alone does not prove one was checked.
+   */
   verified: boolean
   version?: string
   cn?: string
@@ -96,7 +100,7 @@ export function decodeSsl(value: Uint8Array): SslInfo {
     certInSession: (client & SslClient.CERT_SESS) !== 0,
     client,
     verify,
-    verified: verify === 0,
+    verified: verify === 0 && (client & (SslClient.CERT_CONN | SslClient.CERT_SESS)) !== 0,
     tlvs: [],
   }
   let p = 5

@@ -20,8 +20,12 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ascii, concat } from './helpers.js'
 
-/** Slowest single parse() call allowed; inputs are at most ~70 KB. Generous for a loaded CI machine. */
-const PROMPT_MS = 100
+/**
+ * Slowest single parse() call allowed. Inputs are at most ~70 KB and parse in well under a millisecond;
+ * the bound is loose so that a machine busy with other work does not fail the test, while a stall or a
+ * super-linear blow-up on hostile input still does.
+ */
+const PROMPT_MS = 1000
 
 let slowest = 0
 /** parse() that must either return or throw a ProxyProtocolError carrying a numeric offset, quickly. */

@@ -114,10 +114,19 @@ describe('decodeSsl', () => {
     expect(decodeSsl(sslValue(0xff, 0)).client).toBe(0xff)
   })
 
-  it('reports verified only when verify is 0, and verify as an unsigned number', () => {
-    expect(decodeSsl(sslValue(1, 0))).toMatchObject({ verify: 0, verified: true })
-    expect(decodeSsl(sslValue(1, 1))).toMatchObject({ verify: 1, verified: false })
-    expect(decodeSsl(sslValue(1, 0xffffffff))).toMatchObject({ verify: 0xffffffff, verified: false })
+  it('reports verified only when a client certificate was presented and verify is 0', () => {
+    const { SSL, CERT_CONN, CERT_SESS } = SslClient
+    expect(decodeSsl(sslValue(SSL | CERT_CONN, 0))).toMatchObject({ verify: 0, verified: true })
+    expect(decodeSsl(sslValue(SSL | CERT_SESS, 0))).toMatchObject({ verify: 0, verified: true })
+    expect(decodeSsl(sslValue(SSL | CERT_CONN, 1))).toMatchObject({ verify: 1, verified: false })
+    // HAProxy sends verify 0 when no certificate was presented: that is not a verified certificate
+    expect(decodeSsl(sslValue(SSL, 0))).toMatchObject({ verify: 0, verified: false })
+    expect(decodeSsl(sslValue(0, 0))).toMatchObject({ verify: 0, verified: false })
+  })
+
+  it('returns verify as an unsigned 32-bit number', () => {
+    const info = decodeSsl(sslValue(SslClient.SSL | SslClient.CERT_CONN, 0xffffffff))
+    expect(info).toMatchObject({ verify: 0xffffffff, verified: false })
   })
 
   it('decodes the sub-TLVs 0x21-0x28, the client certificate as raw bytes', () => {
@@ -389,7 +398,7 @@ describe('tlv builders', () => {
     expect(decodeSsl(tlv.ssl({ client: 0 }).value)).toMatchObject({
       client: 0,
       verify: 0,
-      verified: true,
+      verified: false,
       tlvs: [],
     })
   })

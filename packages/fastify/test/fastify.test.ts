@@ -3,7 +3,7 @@ import net from 'node:net'
 import fastifyWebsocket from '@fastify/websocket'
 import proxyProtocol, { ErrorCodes, ProxyProtocolError } from '@proxyproto/fastify'
 import { isProxyProtocolEnabled } from '@proxyproto/node'
-import fastify5 from 'fastify'
+import fastify5, { type FastifyInstance } from 'fastify'
 import fastify4 from 'fastify4'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
@@ -18,8 +18,8 @@ interface Seen {
 }
 
 // Fastify 4 and 5 are used through the same calls; their types differ only in ways these tests don't touch.
-type Factory = (options?: Record<string, unknown>) => ReturnType<typeof fastify5>
-type App = ReturnType<Factory>
+type Factory = (options?: Record<string, unknown>) => FastifyInstance
+type App = FastifyInstance
 
 const apps: App[] = []
 const agents: http.Agent[] = []

@@ -18,7 +18,7 @@ import {
   type ProxyProtocolOptions,
   withProxyProtocol,
 } from '@proxyproto/node'
-import { type ServerOptions as WsServerOptions, WebSocket, WebSocketServer as WsWebSocketServer } from 'ws'
+import { type ServerOptions as WsServerOptions, type WebSocket, WebSocketServer as WsWebSocketServer } from 'ws'
 
 export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
 export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError, withProxyProtocol } from '@proxyproto/node'

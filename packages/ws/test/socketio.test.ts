@@ -43,9 +43,8 @@ async function start(): Promise<number> {
 function seenBy(port: number, header: Buffer, transports: string[]): Promise<Seen> {
   const agent = headerAgent(header, false, Number.POSITIVE_INFINITY)
   // engine.io-client hands `agent` to its long-polling requests and to ws for the WebSocket.
-  const client: ClientSocket = io(`http://127.0.0.1:${port}`, { transports, agent, reconnection: false } as Parameters<
-    typeof io
-  >[1])
+  const options = { transports, agent, reconnection: false }
+  const client: ClientSocket = io(`http://127.0.0.1:${port}`, options as unknown as Parameters<typeof io>[1])
   cleanup.push(() => {
     client.disconnect()
     agent.destroy()

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { type ProxyHeader, WebSocketServer } from '@proxyproto/ws'
-import { WebSocketServer as WsWebSocketServer } from 'ws'
+import type { WebSocketServer as WsWebSocketServer } from 'ws'
 import { describe, expectTypeOf, it } from 'vitest'
 
 describe('@proxyproto/ws types', () => {

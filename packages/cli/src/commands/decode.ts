@@ -1,5 +1,5 @@
-import { ErrorCodes, parse } from '@proxyproto/core'
 import { parseArgs } from 'node:util'
+import { ErrorCodes, parse } from '@proxyproto/core'
 import { UsageError } from '../errors.js'
 import { decodeTlvsIn, headerFields, rawTlvsJson, tlvsJson } from '../header-json.js'
 
@@ -19,10 +19,11 @@ Options:
   -h, --help    show this help
 
 Errors print "error CODE: message (at byte N)" to stderr and exit with status 1;
-input that stops before the end of a header is an error too (ERR_PROXY_INCOMPLETE).
+input that stops before the end of a header is an error too (ERR_PROXY_CONNECTION_CLOSED,
+as for a connection that closes mid-header).
 
 Examples:
-  proxyproto decode 0d0a0d0a000d0a515549540a2111000c7f0000017f000001d431
+  proxyproto decode 0d0a0d0a000d0a515549540a2111000cc00002070a000001c82201bb
   printf 'PROXY TCP4 1.2.3.4 10.0.0.1 5678 443\\r\\n' | proxyproto decode
   proxyproto encode --version 2 --source 1.2.3.4:5678 --destination 10.0.0.1:443 | proxyproto decode -`
 
@@ -36,9 +37,12 @@ function fromHex(text: string): Buffer {
   const clean = text.replace(/^0x/i, '').replace(/[\s:]/g, '')
   if (clean.length === 0) throw new UsageError('the hex argument is empty')
   if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(clean)) {
-    throw new UsageError(`${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text)} is not an even number of hex digits`, {
-      hint: 'Pass raw bytes on stdin instead: ... | proxyproto decode -',
-    })
+    throw new UsageError(
+      `${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text)} is not an even number of hex digits`,
+      {
+        hint: 'Pass raw bytes on stdin instead: ... | proxyproto decode -',
+      },
+    )
   }
   return Buffer.from(clean, 'hex')
 }
@@ -57,7 +61,8 @@ export async function run(args: string[]): Promise<number> {
   const arg = positionals[0]
   let input: Buffer
   if (arg === undefined || arg === '-') {
-    if (arg === undefined && process.stdin.isTTY) throw new UsageError('give a header as hex, or pipe its bytes on stdin', { hint: help })
+    if (arg === undefined && process.stdin.isTTY)
+      throw new UsageError('give a header as hex, or pipe its bytes on stdin', { hint: help })
     input = await readStdin()
   } else {
     input = fromHex(arg)
@@ -65,15 +70,18 @@ export async function run(args: string[]): Promise<number> {
 
   const result = parse(input, { maxHeaderSize: 16 + 65535 })
   if (result.status === 'absent') {
-    throw new UsageError('the input does not start with a PROXY header (neither "PROXY " nor the v2 signature)', {
-      code: ErrorCodes.HEADER_MISSING,
-      offset: 0,
-    })
+    throw new UsageError(
+      'the input does not start with a PROXY header (neither "PROXY " nor the v2 signature)',
+      {
+        code: ErrorCodes.HEADER_MISSING,
+        offset: 0,
+      },
+    )
   }
   if (result.status === 'incomplete') {
     throw new UsageError(
       `the input ends after ${input.length} byte${input.length === 1 ? '' : 's'}, before the PROXY header is complete`,
-      { code: 'ERR_PROXY_INCOMPLETE', offset: input.length },
+      { code: ErrorCodes.CONNECTION_CLOSED, offset: input.length },
     )
   }
   const { header, length } = result

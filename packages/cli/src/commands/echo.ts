@@ -2,12 +2,28 @@
  * A server prepared with withProxyProtocol that tells each client what header it received:
  * one JSON object per connection, printed on stdout and sent back to the client, then it closes.
  */
-import { getProxyInfo, type Peer, type ProxyProtocolError, type TrustInput, withProxyProtocol } from '@proxyproto/node'
+
 import net from 'node:net'
 import { parseArgs } from 'node:util'
+import {
+  getProxyInfo,
+  type Peer,
+  type ProxyProtocolError,
+  type TrustInput,
+  withProxyProtocol,
+} from '@proxyproto/node'
 import { UsageError } from '../errors.js'
 import { headerFields, tlvsJson } from '../header-json.js'
-import { Connections, closeServer, type ListenInput, listen, positiveInt, resolveListen, trustFlag, untilSignal } from '../server.js'
+import {
+  Connections,
+  closeServer,
+  type ListenInput,
+  listen,
+  positiveInt,
+  resolveListen,
+  trustFlag,
+  untilSignal,
+} from '../server.js'
 
 export const summary = 'a server that sends each client back the PROXY header it received, as JSON'
 
@@ -126,8 +142,10 @@ export async function run(args: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
   if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
   const { mode, untrusted } = values
-  if (mode !== undefined && mode !== 'require' && mode !== 'optional') throw new UsageError('--mode must be require or optional')
-  if (untrusted !== undefined && untrusted !== 'refuse' && untrusted !== 'direct') throw new UsageError('--untrusted must be refuse or direct')
+  if (mode !== undefined && mode !== 'require' && mode !== 'optional')
+    throw new UsageError('--mode must be require or optional')
+  if (untrusted !== undefined && untrusted !== 'refuse' && untrusted !== 'direct')
+    throw new UsageError('--untrusted must be refuse or direct')
 
   const echo = await startEcho({
     listen: values.listen,

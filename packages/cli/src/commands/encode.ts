@@ -1,5 +1,5 @@
-import { encode, type HeaderInput } from '@proxyproto/core'
 import { parseArgs } from 'node:util'
+import { encode, type HeaderInput } from '@proxyproto/core'
 import { parseEndpoint } from '../address.js'
 import { UsageError } from '../errors.js'
 import { hex } from '../header-json.js'
@@ -62,14 +62,18 @@ export async function run(args: string[]): Promise<number> {
 
   let header: HeaderInput
   if (values.local) {
-    if (values.source || values.destination) throw new UsageError('--local carries no addresses: drop --source and --destination')
+    if (values.source || values.destination)
+      throw new UsageError('--local carries no addresses: drop --source and --destination')
     header = { version, command: 'LOCAL', tlvs }
   } else {
-    if (!values.source || !values.destination) throw new UsageError('--source and --destination are required (or --local)')
+    if (!values.source || !values.destination)
+      throw new UsageError('--source and --destination are required (or --local)')
     const source = parseEndpoint(values.source, '--source')
     const destination = parseEndpoint(values.destination, '--destination')
     if (source.family !== destination.family) {
-      throw new UsageError(`--source is ${source.family} but --destination is ${destination.family}; a header carries one family`)
+      throw new UsageError(
+        `--source is ${source.family} but --destination is ${destination.family}; a header carries one family`,
+      )
     }
     header = {
       version,

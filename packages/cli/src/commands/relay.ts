@@ -3,10 +3,11 @@
  * Each client gets its own connection to the target; the header goes first, then both directions
  * are piped with backpressure, and a FIN in one direction is passed on as a FIN (half-close).
  */
-import { encode, type Tlv } from '@proxyproto/core'
-import { getProxyInfo, type ProxyProtocolError, type TrustInput, withProxyProtocol } from '@proxyproto/node'
+
 import net from 'node:net'
 import { parseArgs } from 'node:util'
+import { encode, type Tlv } from '@proxyproto/core'
+import { getProxyInfo, type ProxyProtocolError, type TrustInput, withProxyProtocol } from '@proxyproto/node'
 import type { HostPort } from '../address.js'
 import { formatError, UsageError } from '../errors.js'
 import {
@@ -114,13 +115,22 @@ function ipv4Of(address: string): string | undefined {
 function endpoints(
   src: { address: string; port: number },
   dst: { address: string; port: number },
-): { family: 'IPv4' | 'IPv6'; source: { address: string; port: number }; destination: { address: string; port: number } } {
+): {
+  family: 'IPv4' | 'IPv6'
+  source: { address: string; port: number }
+  destination: { address: string; port: number }
+} {
   const strip = (a: string): string => a.replace(/%.*$/, '') // zone ids (fe80::1%eth0) do not travel
   const s = strip(src.address)
   const d = strip(dst.address)
   const s4 = ipv4Of(s)
   const d4 = ipv4Of(d)
-  if (s4 && d4) return { family: 'IPv4', source: { address: s4, port: src.port }, destination: { address: d4, port: dst.port } }
+  if (s4 && d4)
+    return {
+      family: 'IPv4',
+      source: { address: s4, port: src.port },
+      destination: { address: d4, port: dst.port },
+    }
   return {
     family: 'IPv6',
     source: { address: s4 ? `::ffff:${s4}` : s, port: src.port },
@@ -152,9 +162,17 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       ...(options.trust !== undefined && { trust: options.trust }),
       ...(options.headerTimeout !== undefined && { headerTimeout: options.headerTimeout }),
     })
-    server.on('proxyProtocolError', (err: ProxyProtocolError, _socket: net.Socket, peer?: { address: string; port: number }) => {
-      log({ event: 'refused', peer: formatPeer(peer), target: targetText, error: `${err.code}: ${err.message}` })
-    })
+    server.on(
+      'proxyProtocolError',
+      (err: ProxyProtocolError, _socket: net.Socket, peer?: { address: string; port: number }) => {
+        log({
+          event: 'refused',
+          peer: formatPeer(peer),
+          target: targetText,
+          error: `${err.code}: ${err.message}`,
+        })
+      },
+    )
   }
 
   function relay(client: net.Socket): void {
@@ -164,15 +182,21 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const source = info?.client ?? { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 }
     // With an incoming header, forward the destination it names (as HAProxy does); else the address we were reached at.
     const h = info?.header
-    const named = h?.command === 'PROXY' && (h.family === 'IPv4' || h.family === 'IPv6') ? h.destination : undefined
+    const named =
+      h?.command === 'PROXY' && (h.family === 'IPv4' || h.family === 'IPv6') ? h.destination : undefined
     const destination =
-      named && 'address' in named ? named : { address: client.localAddress ?? '', port: client.localPort ?? 0 }
+      named && 'address' in named
+        ? named
+        : { address: client.localAddress ?? '', port: client.localPort ?? 0 }
     const entry: RelayLogEntry = { event: 'connection', client: formatPeer(source), target: targetText }
     if (info && info.client !== info.peer) entry.peer = formatPeer(info.peer)
 
     let header: Uint8Array
     try {
-      header = encode({ version, command: 'PROXY', transport: 'STREAM', ...endpoints(source, destination), tlvs }, { crc32c })
+      header = encode(
+        { version, command: 'PROXY', transport: 'STREAM', ...endpoints(source, destination), tlvs },
+        { crc32c },
+      )
     } catch (err) {
       client.on('error', () => {})
       client.destroy()
@@ -250,7 +274,8 @@ export async function run(args: string[]): Promise<number> {
   if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
   if (values.target === undefined) throw new UsageError('--target HOST:PORT is required')
   const acceptProxy = values['accept-proxy'] === true
-  if (!acceptProxy && (values.trust || values['header-timeout'])) throw new UsageError('--trust and --header-timeout go with --accept-proxy')
+  if (!acceptProxy && (values.trust || values['header-timeout']))
+    throw new UsageError('--trust and --header-timeout go with --accept-proxy')
   const version = versionOf(values.send)
   const tlvs = parseTlvFlags(values.tlv, version)
   if (values.crc32c && version !== 2) throw new UsageError('--crc32c needs --send v2')

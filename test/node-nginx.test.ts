@@ -1,0 +1,78 @@
+/**
+ * @proxyproto/node behind a real nginx 1.22 stream proxy.
+ *
+ *   client bound to 127.0.0.23 --> nginx stream :F on 127.0.0.1 --proxy_protocol on (v1)-->
+ *       Node http / net server prepared with withProxyProtocol
+ *
+ * nginx's stream module sends PROXY v1 only.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { describePeer, freePort, type PeerProcess, startNginx } from './helpers/peers.js'
+import { ask, type Kind, type ReportServer, SERVER_NAMES, startReportServer } from './helpers/report-servers.js'
+import { BALANCER_ADDRESS, CLIENT_ADDRESS, tcpConnect, untilClosed, waitFor } from './helpers/sockets.js'
+
+describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], () => {
+  let nginx: PeerProcess | undefined
+  const servers = new Map<Kind, ReportServer>()
+  const frontends = new Map<Kind, number>()
+  const kinds: Kind[] = ['http', 'net']
+
+  beforeAll(async () => {
+    const blocks: string[] = []
+    for (const kind of kinds) {
+      const server = await startReportServer(kind)
+      servers.set(kind, server)
+      const port = await freePort()
+      frontends.set(kind, port)
+      blocks.push(
+        '  server {',
+        `    listen 127.0.0.1:${port};`,
+        `    proxy_pass 127.0.0.1:${server.port};`,
+        '    proxy_protocol on;',
+        '  }',
+      )
+    }
+    nginx = await startNginx(blocks.join('\n'))
+  })
+
+  afterAll(async () => {
+    await nginx?.stop()
+    await Promise.all([...servers.values()].map((s) => s.close()))
+  })
+
+  for (const kind of kinds) {
+    it(`${SERVER_NAMES[kind]} behind nginx sees the client 127.0.0.23 with its port, and nginx as the peer`, async () => {
+      const answer = await ask(kind, frontends.get(kind)!, false)
+      expect(answer.report).toMatchObject({
+        address: CLIENT_ADDRESS,
+        port: answer.localPort,
+        family: 'IPv4',
+        client: { address: CLIENT_ADDRESS, port: answer.localPort },
+        version: 1,
+        command: 'PROXY',
+      })
+      expect(answer.report.peer?.address).toBe(BALANCER_ADDRESS)
+    })
+  }
+
+  it('an http.Server behind nginx sees the client on every request of a keep-alive connection', async () => {
+    const socket = await tcpConnect(frontends.get('http')!)
+    const localPort = socket.localPort
+    const closed = untilClosed(socket)
+    socket.write('GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+    const text = (await closed).data.toString('latin1')
+    const bodies = [...text.matchAll(/\r\n\r\n(\{.*?\})(?=HTTP\/1\.1|$)/gs)].map((m) => JSON.parse(m[1]!))
+    expect(bodies).toHaveLength(2)
+    for (const r of bodies) expect(r).toMatchObject({ address: CLIENT_ADDRESS, port: localPort, version: 1 })
+  })
+
+  it('no connection nginx made was refused and none is left waiting for its header', async () => {
+    await waitFor(() => [...servers.values()].every((s) => s.stats().pending === 0), 'pending headers to settle')
+    for (const s of servers.values()) {
+      expect(s.errors.map((e) => `${s.kind}: ${e.code} ${e.message}`)).toEqual([])
+      expect(s.stats().refused).toEqual({})
+      expect(s.stats().accepted.v1).toBeGreaterThan(0)
+      expect(s.stats().accepted.v2).toBe(0)
+    }
+  })
+})
