@@ -7,13 +7,14 @@
  * exposes the header as `req.proxyHeader` and refuses to run on a server that was not prepared.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Server as NetServer } from 'node:net'
+import type { Server as NetServer } from 'node:net'
 import {
   ErrorCodes,
   getProxyInfo,
   type ProxyHeader,
   ProxyProtocolError,
   type ProxyProtocolOptions,
+  validateProxyProtocolOptions,
   withProxyProtocol,
 } from '@proxyproto/node'
 
@@ -52,8 +53,8 @@ function prefixed<T>(fn: () => T): T {
  */
 export function proxyProtocol(options: ProxyProtocolOptions = {}): ProxyProtocolMiddleware {
   const opts: ProxyProtocolOptions = options === null || typeof options !== 'object' ? options : { ...options }
-  // Validate now, on a server that never listens, so a typo fails at startup rather than at attach().
-  prefixed(() => withProxyProtocol(new NetServer(), opts))
+  // Validate now, so a typo fails at startup rather than at attach().
+  prefixed(() => validateProxyProtocolOptions(opts))
 
   const middleware = ((req, _res, next) => {
     const info = getProxyInfo(req)

@@ -58,3 +58,8 @@ export function resolveOptions(options: ProxyProtocolOptions = {}): ResolvedOpti
   }
   return { trust: compileTrust(options.trust), untrusted, mode, headerTimeout, parse, onHeader }
 }
+
+/** Throws ERR_PROXY_INVALID_OPTION (naming the option) when `options` would be refused by withProxyProtocol. */
+export function validateProxyProtocolOptions(options?: ProxyProtocolOptions): void {
+  resolveOptions(options)
+}
