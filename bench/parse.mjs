@@ -30,14 +30,19 @@ for (const c of [v1Tcp4, v1Tcp6, v1Unknown, v2Tcp4, v2Tcp6Tlvs, v2AwsNlb, encode
 }
 
 const ns = (b) => (b.ns === undefined ? 'n/a' : b.ns < 100 ? b.ns.toFixed(1) : b.ns.toFixed(0))
-const ratio = (ours, peer) => (ours.ns === undefined || peer.ns === undefined ? 'n/a' : `${(ours.ns / peer.ns).toFixed(2)}×`)
+const ratio = (ours, peer) =>
+  ours.ns === undefined || peer.ns === undefined ? 'n/a' : `${(ours.ns / peer.ns).toFixed(2)}×`
 
 const lines = []
 const cpu = cpus()
-lines.push('# Parser benchmark: @proxyproto/core vs proxy-protocol-js 4.0.6 vs @balena/proxy-protocol-parser 1.0.2')
+lines.push(
+  '# Parser benchmark: @proxyproto/core vs proxy-protocol-js 4.0.6 vs @balena/proxy-protocol-parser 1.0.2',
+)
 lines.push('')
 lines.push(`- Node ${process.version} (${process.platform}-${process.arch}), V8 ${process.versions.v8}`)
-lines.push(`- CPU: ${cpu[0]?.model ?? 'unknown'} × ${cpu.length} logical cores (shared with other work: expect noise)`)
+lines.push(
+  `- CPU: ${cpu[0]?.model ?? 'unknown'} × ${cpu.length} logical cores (shared with other work: expect noise)`,
+)
 lines.push(`- ${new Date().toISOString()}, mitata ${mitataVersion}`)
 lines.push(
   `- ns/op is mitata's **${STAT}** (median of its samples; each sample averages a batch of calls). ` +
@@ -48,7 +53,9 @@ lines.push(
     'the right answer is n/a. For the peers the fastest correct entry point is used (see the notes).',
 )
 lines.push('')
-lines.push('| case | proxyproto ns/op | proxy-protocol-js ns/op | ratio (ours/ppjs) | balena ns/op | ratio (ours/balena) |')
+lines.push(
+  '| case | proxyproto ns/op | proxy-protocol-js ns/op | ratio (ours/ppjs) | balena ns/op | ratio (ours/balena) |',
+)
 lines.push('|---|---:|---:|---:|---:|---:|')
 for (const r of results) {
   const o = r.best.proxyproto
@@ -75,9 +82,12 @@ for (const r of results) {
   lines.push(`- **${r.case}**`)
   for (const e of r.results) {
     const tag = !e.ok ? 'n/a' : e.info ? 'info' : 'ok'
-    const t = e.ok ? `${e[STAT] < 100 ? e[STAT].toFixed(1) : e[STAT].toFixed(0)} ns (avg ${e.avg.toFixed(1)})` : e.reason
+    const t = e.ok
+      ? `${e[STAT] < 100 ? e[STAT].toFixed(1) : e[STAT].toFixed(0)} ns (avg ${e.avg.toFixed(1)})`
+      : e.reason
     const used = e.ok && !e.info && r.best[e.lib]?.name === e.name ? ' ← table' : ''
-    lines.push(`  - ${e.lib}: \`${e.name}\` [${tag}] ${t}${used}`)
+    const batch = e.remeasured ? ' (re-measured: first run was unbatched)' : ''
+    lines.push(`  - ${e.lib}: \`${e.name}\` [${tag}] ${t}${batch}${used}`)
   }
 }
 const md = `${lines.join('\n')}\n`

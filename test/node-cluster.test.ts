@@ -48,14 +48,18 @@ describe('@proxyproto/node in a node:cluster app with two workers', () => {
   let stderr = ''
 
   beforeAll(async () => {
-    if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npx turbo run build --filter=@proxyproto/node\` first`)
-    child = spawn(process.execPath, [FIXTURE], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WORKERS: '2' } })
+    if (!existsSync(DIST))
+      throw new Error(`${DIST} is missing: run \`npx turbo run build --filter=@proxyproto/node\` first`)
+    child = spawn(process.execPath, [FIXTURE, '2'], { stdio: ['pipe', 'pipe', 'pipe'] })
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr += d
     })
     started = await new Promise<Started>((resolve, reject) => {
       let out = ''
-      const timer = setTimeout(() => reject(new Error(`cluster did not start within 20 s: ${stderr}`)), 20_000)
+      const timer = setTimeout(
+        () => reject(new Error(`cluster did not start within 20 s: ${stderr}`)),
+        20_000,
+      )
       child!.stdout!.setEncoding('utf8').on('data', (d: string) => {
         out += d
         const nl = out.indexOf('\n')
@@ -83,7 +87,9 @@ describe('@proxyproto/node in a node:cluster app with two workers', () => {
   async function request(header: Uint8Array, path: string): Promise<Reply> {
     const socket = await tcpConnect(started.port, BALANCER_ADDRESS)
     const closed = untilClosed(socket)
-    socket.write(Buffer.concat([header, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`)]))
+    socket.write(
+      Buffer.concat([header, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`)]),
+    )
     const text = (await closed).data.toString('latin1')
     expect(text).toMatch(/^HTTP\/1\.1 200 /)
     return JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Reply
@@ -101,9 +107,14 @@ describe('@proxyproto/node in a node:cluster app with two workers', () => {
     await runPool(count, 4, async (i) => {
       const version = (i % 2 === 0 ? 1 : 2) as 1 | 2
       const ipv6 = i % 3 === 0
-      const source = ipv6 ? { address: `2001:db8::${(i + 1).toString(16)}`, port: 40000 + i } : { address: `203.0.113.${i + 1}`, port: 50000 + i }
+      const source = ipv6
+        ? { address: `2001:db8::${(i + 1).toString(16)}`, port: 40000 + i }
+        : { address: `203.0.113.${i + 1}`, port: 50000 + i }
       const destination = ipv6 ? { address: '2001:db8::1', port: 443 } : { address: '192.0.2.1', port: 443 }
-      const header = encode({ version, family: ipv6 ? 'IPv6' : 'IPv4', source, destination }, version === 2 ? { crc32c: i % 4 === 1 } : {})
+      const header = encode(
+        { version, family: ipv6 ? 'IPv6' : 'IPv4', source, destination },
+        version === 2 ? { crc32c: i % 4 === 1 } : {},
+      )
       const reply = await request(header, `/r${i}`)
       replies.push({ expected: { ...source, version }, reply })
     })
@@ -125,7 +136,12 @@ describe('@proxyproto/node in a node:cluster app with two workers', () => {
 
   it('a LOCAL header in a worker reports the balancer itself', async () => {
     const reply = await request(encode({ version: 2, command: 'LOCAL' }), '/local')
-    expect(reply).toMatchObject({ address: BALANCER_ADDRESS, peer: BALANCER_ADDRESS, version: 2, command: 'LOCAL' })
+    expect(reply).toMatchObject({
+      address: BALANCER_ADDRESS,
+      peer: BALANCER_ADDRESS,
+      version: 2,
+      command: 'LOCAL',
+    })
   })
 
   it('stops the primary and both workers on SIGTERM', async () => {
@@ -134,6 +150,9 @@ describe('@proxyproto/node in a node:cluster app with two workers', () => {
     c.kill('SIGTERM')
     const [code, signal] = (await exited) as [number | null, string | null]
     expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' })
-    await waitFor(() => !alive(started.primary) && started.workers.every((pid) => !alive(pid)), 'primary and workers to exit')
+    await waitFor(
+      () => !alive(started.primary) && started.workers.every((pid) => !alive(pid)),
+      'primary and workers to exit',
+    )
   })
 })

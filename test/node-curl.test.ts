@@ -13,7 +13,13 @@ import { CLIENT_ADDRESS, waitFor } from './helpers/sockets.js'
 /** -w output after the body: status, then curl's local address and port. */
 const WRITE_OUT = '\n%{http_code} %{local_ip} %{local_port} %{http_version}'
 
-function parseCurl(stdout: string): { report: Report; status: number; localIp: string; localPort: number; httpVersion: string } {
+function parseCurl(stdout: string): {
+  report: Report
+  status: number
+  localIp: string
+  localPort: number
+  httpVersion: string
+} {
   const nl = stdout.lastIndexOf('\n')
   const [status, localIp, localPort, httpVersion] = stdout.slice(nl + 1).split(' ')
   return {
@@ -30,7 +36,8 @@ describePeer('@proxyproto/node and curl --haproxy-protocol', ['curl'], () => {
   let untrusted: ReportServer
 
   beforeAll(async () => {
-    for (const kind of ['http', 'https', 'h2c', 'h2'] as const) servers.set(kind, await startReportServer(kind))
+    for (const kind of ['http', 'https', 'h2c', 'h2'] as const)
+      servers.set(kind, await startReportServer(kind))
     untrusted = await startReportServer('http', { trust: ['10.0.0.0/8'] })
   })
 
@@ -39,10 +46,30 @@ describePeer('@proxyproto/node and curl --haproxy-protocol', ['curl'], () => {
   })
 
   const cases: Array<{ kind: Kind; name: string; args: (port: number) => string[]; httpVersion: string }> = [
-    { kind: 'http', name: 'an http.Server', args: (p) => [`http://127.0.0.1:${p}/plain`], httpVersion: '1.1' },
-    { kind: 'https', name: 'an https.Server', args: (p) => ['-k', '--http1.1', `https://127.0.0.1:${p}/tls`], httpVersion: '1.1' },
-    { kind: 'h2c', name: 'an h2c server', args: (p) => ['--http2-prior-knowledge', `http://127.0.0.1:${p}/h2c`], httpVersion: '2' },
-    { kind: 'h2', name: 'an h2 server', args: (p) => ['-k', '--http2', `https://127.0.0.1:${p}/h2`], httpVersion: '2' },
+    {
+      kind: 'http',
+      name: 'an http.Server',
+      args: (p) => [`http://127.0.0.1:${p}/plain`],
+      httpVersion: '1.1',
+    },
+    {
+      kind: 'https',
+      name: 'an https.Server',
+      args: (p) => ['-k', '--http1.1', `https://127.0.0.1:${p}/tls`],
+      httpVersion: '1.1',
+    },
+    {
+      kind: 'h2c',
+      name: 'an h2c server',
+      args: (p) => ['--http2-prior-knowledge', `http://127.0.0.1:${p}/h2c`],
+      httpVersion: '2',
+    },
+    {
+      kind: 'h2',
+      name: 'an h2 server',
+      args: (p) => ['-k', '--http2', `https://127.0.0.1:${p}/h2`],
+      httpVersion: '2',
+    },
   ]
 
   for (const c of cases) {

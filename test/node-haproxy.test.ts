@@ -29,14 +29,22 @@ import {
   startReportServer,
   tlsOptions,
 } from './helpers/report-servers.js'
-import { BALANCER_ADDRESS, CLIENT_ADDRESS, sleep, tcpConnect, untilClosed, waitFor } from './helpers/sockets.js'
+import {
+  BALANCER_ADDRESS,
+  CLIENT_ADDRESS,
+  sleep,
+  tcpConnect,
+  untilClosed,
+  waitFor,
+} from './helpers/sockets.js'
 
 const MODES = ['v1', 'v2', 'v2-tlvs'] as const
 type Mode = (typeof MODES)[number]
 const MODE_NAMES: Record<Mode, string> = {
   v1: 'send-proxy (v1)',
   v2: 'send-proxy-v2',
-  'v2-tlvs': 'send-proxy-v2 with proxy-v2-options authority,unique-id,crc32c,ssl behind a TLS-terminating bind',
+  'v2-tlvs':
+    'send-proxy-v2 with proxy-v2-options authority,unique-id,crc32c,ssl behind a TLS-terminating bind',
 }
 
 const hex4 = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0')
@@ -126,7 +134,10 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
 
   for (const kind of KINDS) {
     for (const mode of MODES) {
-      const what = mode === 'v2-tlvs' ? ', and getProxyInfo().tlvs shows what HAProxy knows about the TLS connection' : ''
+      const what =
+        mode === 'v2-tlvs'
+          ? ', and getProxyInfo().tlvs shows what HAProxy knows about the TLS connection'
+          : ''
       it(`${SERVER_NAMES[kind]} behind HAProxy ${MODE_NAMES[mode]} sees the client 127.0.0.23 with its port, and HAProxy as the peer${what}`, async () => {
         const answer = await through(kind, mode)
         const r = answer.report
@@ -161,7 +172,9 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
           ssl: { ssl: true, version: answer.tlsVersion, cipher: expect.stringMatching(/^TLS_|-/) },
           unknown: 0,
         })
-        expect(answer.alpn).toBe(kind === 'net' ? undefined : kind === 'h2' || kind === 'h2c' ? 'h2' : 'http/1.1')
+        expect(answer.alpn).toBe(
+          kind === 'net' ? undefined : kind === 'h2' || kind === 'h2c' ? 'h2' : 'http/1.1',
+        )
       })
     }
   }
@@ -177,7 +190,9 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
     await sleep(50)
     socket.write(request('/two', false) + request('/three', true))
     const { data } = await closed
-    const bodies = [...data.toString('latin1').matchAll(/\r\n\r\n(\{.*?\})(?=HTTP\/1\.1|$)/gs)].map((m) => JSON.parse(m[1]!))
+    const bodies = [...data.toString('latin1').matchAll(/\r\n\r\n(\{.*?\})(?=HTTP\/1\.1|$)/gs)].map((m) =>
+      JSON.parse(m[1]!),
+    )
     expect(bodies).toHaveLength(3)
     for (const r of bodies) {
       expect(r.address).toBe(CLIENT_ADDRESS)
@@ -186,10 +201,15 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
     }
   })
 
-  it('a PROXY line sent by the client through HAProxy reaches the server as application data; the address stays HAProxy\'s', async () => {
+  it("a PROXY line sent by the client through HAProxy reaches the server as application data; the address stays HAProxy's", async () => {
     const port = frontends.get('net/v1')!
     const spoof = Buffer.from(
-      encode({ version: 1, family: 'IPv4', source: { address: '6.6.6.6', port: 666 }, destination: { address: '7.7.7.7', port: 777 } }),
+      encode({
+        version: 1,
+        family: 'IPv4',
+        source: { address: '6.6.6.6', port: 666 },
+        destination: { address: '7.7.7.7', port: 777 },
+      }),
     )
     const socket = await tcpConnect(port)
     const localPort = socket.localPort
@@ -203,7 +223,10 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
   })
 
   it('no connection HAProxy made was refused and none is left waiting for its header', async () => {
-    await waitFor(() => [...servers.values()].every((s) => s.stats().pending === 0), 'pending headers to settle')
+    await waitFor(
+      () => [...servers.values()].every((s) => s.stats().pending === 0),
+      'pending headers to settle',
+    )
     for (const s of servers.values()) {
       expect(s.errors.map((e) => `${s.kind}: ${e.code} ${e.message}`)).toEqual([])
       expect(s.stats().refused).toEqual({})
@@ -226,7 +249,8 @@ describePeer('@proxyproto/node and HAProxy health checks (check-send-proxy)', ['
     httpV1 = await startReportServer('http')
     l4 = await startReportServer('http')
     const frontendPort = await freePort()
-    haproxy = await startHaproxy(`${haproxyGlobal().replace('global\n', `global\n  stats socket ${dir.sock} level admin\n`)}
+    haproxy =
+      await startHaproxy(`${haproxyGlobal().replace('global\n', `global\n  stats socket ${dir.sock} level admin\n`)}
 # Only there so startHaproxy can tell HAProxy is up; its backend has no server.
 frontend fe
   bind 127.0.0.1:${frontendPort}
@@ -276,7 +300,10 @@ backend be_l4
       expect(r.client).toEqual(r.peer)
       expect(r.peer?.address).toBe(BALANCER_ADDRESS)
     }
-    await waitFor(async () => (await status('be_httpchk_v2')).status === 'UP', 'HAProxy to report the server UP')
+    await waitFor(
+      async () => (await status('be_httpchk_v2')).status === 'UP',
+      'HAProxy to report the server UP',
+    )
     expect((await status('be_httpchk_v2')).check).toBe('L7OK')
   })
 
@@ -289,7 +316,10 @@ backend be_l4
       expect(r).toMatchObject({ version: 1, command: 'PROXY', address: BALANCER_ADDRESS })
       expect(r.peer?.address).toBe(BALANCER_ADDRESS)
     }
-    await waitFor(async () => (await status('be_httpchk_v1')).status === 'UP', 'HAProxy to report the server UP')
+    await waitFor(
+      async () => (await status('be_httpchk_v1')).status === 'UP',
+      'HAProxy to report the server UP',
+    )
     expect((await status('be_httpchk_v1')).check).toBe('L7OK')
   })
 
@@ -307,7 +337,9 @@ backend be_l4
     // Every check is accounted for: LOCAL, refused, or still being read.
     const refused = Object.values(stats.refused).reduce((a, b) => a + (b ?? 0), 0)
     expect(stats.local + refused + stats.pending).toBe(stats.connections)
-    console.log(`HAProxy L4 checks: ${stats.connections} connections, ${stats.local} LOCAL, refused ${JSON.stringify(stats.refused)}`)
+    console.log(
+      `HAProxy L4 checks: ${stats.connections} connections, ${stats.local} LOCAL, refused ${JSON.stringify(stats.refused)}`,
+    )
   })
 
   it('after HAProxy stops, no health check connection is left waiting for its header', async () => {

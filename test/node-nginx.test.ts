@@ -8,7 +8,13 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describePeer, freePort, type PeerProcess, startNginx } from './helpers/peers.js'
-import { ask, type Kind, type ReportServer, SERVER_NAMES, startReportServer } from './helpers/report-servers.js'
+import {
+  ask,
+  type Kind,
+  type ReportServer,
+  SERVER_NAMES,
+  startReportServer,
+} from './helpers/report-servers.js'
 import { BALANCER_ADDRESS, CLIENT_ADDRESS, tcpConnect, untilClosed, waitFor } from './helpers/sockets.js'
 
 describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], () => {
@@ -59,7 +65,9 @@ describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], (
     const socket = await tcpConnect(frontends.get('http')!)
     const localPort = socket.localPort
     const closed = untilClosed(socket)
-    socket.write('GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+    socket.write(
+      'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    )
     const text = (await closed).data.toString('latin1')
     const bodies = [...text.matchAll(/\r\n\r\n(\{.*?\})(?=HTTP\/1\.1|$)/gs)].map((m) => JSON.parse(m[1]!))
     expect(bodies).toHaveLength(2)
@@ -67,7 +75,10 @@ describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], (
   })
 
   it('no connection nginx made was refused and none is left waiting for its header', async () => {
-    await waitFor(() => [...servers.values()].every((s) => s.stats().pending === 0), 'pending headers to settle')
+    await waitFor(
+      () => [...servers.values()].every((s) => s.stats().pending === 0),
+      'pending headers to settle',
+    )
     for (const s of servers.values()) {
       expect(s.errors.map((e) => `${s.kind}: ${e.code} ${e.message}`)).toEqual([])
       expect(s.stats().refused).toEqual({})

@@ -6,9 +6,21 @@
  * PROXYPROTO_SEED=<seed>.
  */
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import http2 from 'node:http2'
+import https from 'node:https'
 import net from 'node:net'
-import { encode, type HeaderInput, isProxyProtocolError, ErrorCodes, tlv, V2_SIGNATURE } from '@proxyproto/core'
+import { Duplex } from 'node:stream'
+import tls from 'node:tls'
+import {
+  ErrorCodes,
+  encode,
+  type HeaderInput,
+  isProxyProtocolError,
+  tlv,
+  V2_SIGNATURE,
+} from '@proxyproto/core'
 import {
   getProxyInfo,
   type ProxyProtocolError,
@@ -40,16 +52,21 @@ import {
 const SEED = seedFromEnv()
 console.log(`node-reliability seed ${SEED} (rerun with PROXYPROTO_SEED=${SEED})`)
 /** An independent stream of random numbers per connection, so concurrency does not change the inputs. */
-const rngFor = (stream: number, i: number): Rng => new Rng((SEED ^ Math.imul(stream + 1, 0x85ebca6b) ^ Math.imul(i + 1, 0x9e3779b9)) >>> 0)
+const rngFor = (stream: number, i: number): Rng =>
+  new Rng((SEED ^ Math.imul(stream + 1, 0x85ebca6b) ^ Math.imul(i + 1, 0x9e3779b9)) >>> 0)
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes))
-const sum = (record: Partial<Record<string, number>>): number => Object.values(record).reduce<number>((a, b) => a + (b ?? 0), 0)
+const sum = (record: Partial<Record<string, number>>): number =>
+  Object.values(record).reduce<number>((a, b) => a + (b ?? 0), 0)
 
 /** Everything the file starts, so the last test can check nothing is left. */
 const servers: net.Server[] = []
 const clients = new Set<net.Socket>()
 
-function prepare<S extends net.Server>(server: S, options?: ProxyProtocolOptions): { server: S; errors: ProxyProtocolError[]; stats: () => ProxyProtocolStats } {
+function prepare<S extends net.Server>(
+  server: S,
+  options?: ProxyProtocolOptions,
+): { server: S; errors: ProxyProtocolError[]; stats: () => ProxyProtocolStats } {
   withProxyProtocol(server, options)
   const errors: ProxyProtocolError[] = []
   server.on('proxyProtocolError', (err: ProxyProtocolError) => errors.push(err))
@@ -131,7 +148,8 @@ function randomCuts(rng: Rng, headerLength: number, total: number): number[] {
   const inHeader = rng.int(0, 4)
   for (let k = 0; k < inHeader; k++) cuts.add(rng.int(1, headerLength))
   const inPayload = rng.int(0, 4)
-  for (let k = 0; k < inPayload && total > headerLength + 1; k++) cuts.add(rng.int(headerLength + 1, total - 1))
+  for (let k = 0; k < inPayload && total > headerLength + 1; k++)
+    cuts.add(rng.int(headerLength + 1, total - 1))
   return [...cuts].filter((c) => c > 0 && c < total).sort((a, b) => a - b)
 }
 
@@ -148,16 +166,70 @@ async function writeSlowly(rng: Rng, socket: net.Socket, parts: readonly Buffer[
 const REQUEST = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`
 
 /** A normal request through `port`, as a balancer reporting `client`; returns the reply. */
-async function normalRequest(port: number, client: { address: string; port: number }): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
+async function normalRequest(
+  port: number,
+  client: { address: string; port: number },
+): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
   const t0 = Date.now()
   const socket = await connect(port)
   const closed = untilClosed(socket, 20_000)
-  const header = encode({ version: 2, family: 'IPv4', source: client, destination: { address: '192.0.2.1', port: 80 } })
+  const header = encode({
+    version: 2,
+    family: 'IPv4',
+    source: client,
+    destination: { address: '192.0.2.1', port: 80 },
+  })
   socket.write(Buffer.concat([header, Buffer.from(REQUEST('/normal'))]))
   const { data } = await closed
   const [response] = parseHttpResponses(data)
   if (!response) throw new Error('normal request: no response')
-  return { status: response.status, body: JSON.parse(response.body.toString()) as Record<string, unknown>, ms: Date.now() - t0 }
+  return {
+    status: response.status,
+    body: JSON.parse(response.body.toString()) as Record<string, unknown>,
+    ms: Date.now() - t0,
+  }
+}
+
+const tlsOptions = {
+  key: readFileSync(new URL('./fixtures/key.pem', import.meta.url)),
+  cert: readFileSync(new URL('./fixtures/cert.pem', import.meta.url)),
+}
+
+/**
+ * A Duplex over `raw` for a TLS or HTTP/2 client: each write is cut into random slices written with a
+ * setImmediate between some of them, and the first write is prefixed with `tail` (the end of the PROXY
+ * header), so the header's last bytes share a packet with the ClientHello or the HTTP/2 preface.
+ */
+function slicingDuplex(rng: Rng, raw: net.Socket, tail: Buffer): Duplex {
+  let first = true
+  const duplex = new Duplex({
+    write(chunk: Buffer, _encoding, callback) {
+      let data = first ? Buffer.concat([tail, chunk]) : chunk
+      first = false
+      void (async () => {
+        while (data.length > 0 && !raw.destroyed) {
+          const n = rng.int(1, Math.min(data.length, 300))
+          raw.write(data.subarray(0, n))
+          data = data.subarray(n)
+          if (rng.bool()) await tick()
+        }
+        callback()
+      })()
+    },
+    read() {},
+    final(callback) {
+      raw.end()
+      callback()
+    },
+    destroy(err, callback) {
+      raw.destroy()
+      callback(err)
+    },
+  })
+  raw.on('data', (c: Buffer) => duplex.push(c))
+  raw.on('end', () => duplex.push(null))
+  raw.on('error', (err) => duplex.destroy(err))
+  return duplex
 }
 
 describe('@proxyproto/node reliability on real sockets', () => {
@@ -167,11 +239,14 @@ describe('@proxyproto/node reliability on real sockets', () => {
   })
 
   describe('random split points', () => {
-    it('1,000 connections with header + random payload (0-4 KiB) split at random points reach a net echo server byte-exact, each reporting its header\'s client', async () => {
+    it("1,000 connections with header + random payload (0-4 KiB) split at random points reach a net echo server byte-exact, each reporting its header's client", async () => {
       const seen = new Map<number, { address: string | undefined; version: number | undefined }>()
       const echo = prepare(
         net.createServer((socket) => {
-          seen.set(socket.remotePort!, { address: socket.remoteAddress, version: getProxyInfo(socket)?.header?.version })
+          seen.set(socket.remotePort!, {
+            address: socket.remoteAddress,
+            version: getProxyInfo(socket)?.header?.version,
+          })
           socket.on('error', () => {})
           socket.pipe(socket)
         }),
@@ -195,7 +270,8 @@ describe('@proxyproto/node reliability on real sockets', () => {
         const got = seen.get(i + 1)
         const where = `seed ${SEED} connection ${i} (v${header.version}, header ${header.bytes.length} B, payload ${payload.length} B, parts ${parts.map((p) => p.length).join('+')})`
         if (error) failures.push(`${where}: socket error ${error}`)
-        else if (!data.equals(payload)) failures.push(`${where}: echoed ${data.length} bytes that differ from the payload`)
+        else if (!data.equals(payload))
+          failures.push(`${where}: echoed ${data.length} bytes that differ from the payload`)
         else if (got?.address !== header.source.address || got.version !== header.version)
           failures.push(`${where}: server saw ${JSON.stringify(got)}, header named ${header.source.address}`)
       })
@@ -209,7 +285,7 @@ describe('@proxyproto/node reliability on real sockets', () => {
       await waitFor(() => stats.pending === 0, 'pending to return to 0')
     }, 120_000)
 
-    it('300 connections of header + pipelined HTTP requests split at random points are all answered in order, each with its header\'s client', async () => {
+    it("300 connections of header + pipelined HTTP requests split at random points are all answered in order, each with its header's client", async () => {
       const app = prepare(describingHttpServer())
       const port = await start(app.server)
       const COUNT = 300
@@ -225,7 +301,10 @@ describe('@proxyproto/node reliability on real sockets', () => {
           const url = `/c${i}/r${k}`
           const last = k === n - 1
           const body = rng.bool() ? rng.bytes(rng.int(0, 2048)) : Buffer.alloc(0)
-          const head = body.length > 0 || rng.bool() ? `POST ${url} HTTP/1.1\r\nHost: app\r\nContent-Length: ${body.length}\r\n` : `GET ${url} HTTP/1.1\r\nHost: app\r\n`
+          const head =
+            body.length > 0 || rng.bool()
+              ? `POST ${url} HTTP/1.1\r\nHost: app\r\nContent-Length: ${body.length}\r\n`
+              : `GET ${url} HTTP/1.1\r\nHost: app\r\n`
           raw.push(Buffer.from(`${head}${last ? 'Connection: close\r\n' : ''}\r\n`, 'latin1'), body)
           expected.push({ url, body })
         }
@@ -256,7 +335,9 @@ describe('@proxyproto/node reliability on real sockets', () => {
             sha1: createHash('sha1').update(expected[k]!.body).digest('hex'),
           }
           if (res.status !== 200 || JSON.stringify(r) !== JSON.stringify(want))
-            failures.push(`${where}: response ${k} is ${res.status} ${JSON.stringify(r)}, expected ${JSON.stringify(want)}`)
+            failures.push(
+              `${where}: response ${k} is ${res.status} ${JSON.stringify(r)}, expected ${JSON.stringify(want)}`,
+            )
         })
       })
       expect(failures).toEqual([])
@@ -264,13 +345,132 @@ describe('@proxyproto/node reliability on real sockets', () => {
       expect(app.stats().refused).toEqual({})
       expect(app.stats().accepted.v1 + app.stats().accepted.v2).toBe(COUNT)
     }, 120_000)
+
+    for (const kind of ['https', 'h2', 'h2c'] as const) {
+      it(`150 ${kind} connections whose header is split at a random point, its tail sharing randomly sliced packets with the ${kind === 'h2c' ? 'HTTP/2 preface' : 'ClientHello'}, are served with the header's client`, async () => {
+        const respond = (
+          req: http.IncomingMessage | http2.Http2ServerRequest,
+          res: http.ServerResponse | http2.Http2ServerResponse,
+        ): void => {
+          res.end(`${req.socket.remoteAddress} ${req.socket.remotePort}`)
+        }
+        const server =
+          kind === 'https'
+            ? https.createServer(tlsOptions, respond)
+            : kind === 'h2'
+              ? http2.createSecureServer(tlsOptions, respond)
+              : http2.createServer(respond)
+        const app = prepare(server)
+        const port = await start(app.server)
+        const COUNT = 150
+        const failures: string[] = []
+        const stream = kind === 'https' ? 4 : kind === 'h2' ? 5 : 6
+        await runPool(COUNT, 10, async (i) => {
+          const rng = rngFor(stream, i)
+          const header = randomHeader(rng, 40_000 + i)
+          const cut = rng.int(0, header.bytes.length - 1)
+          const raw = await connect(port)
+          raw.setNoDelay(true)
+          raw.write(header.bytes.subarray(0, cut))
+          const duplex = slicingDuplex(rng, raw, header.bytes.subarray(cut))
+          const where = `seed ${SEED} ${kind} connection ${i} (v${header.version}, ${header.bytes.length} B header cut at ${cut})`
+          try {
+            const body = await new Promise<string>((resolve, reject) => {
+              if (kind === 'https') {
+                const req = https.request(
+                  {
+                    createConnection: () =>
+                      tls.connect({ socket: duplex, rejectUnauthorized: false, servername: 'localhost' }),
+                    path: '/',
+                    headers: { connection: 'close' },
+                  },
+                  (res) => {
+                    let b = ''
+                    res.setEncoding('utf8')
+                    res.on('data', (d: string) => {
+                      b += d
+                    })
+                    res.on('end', () => resolve(b))
+                  },
+                )
+                req.on('error', reject)
+                req.end()
+                return
+              }
+              const session = http2.connect(kind === 'h2' ? 'https://localhost' : 'http://localhost', {
+                createConnection: () =>
+                  kind === 'h2'
+                    ? tls.connect({
+                        socket: duplex,
+                        rejectUnauthorized: false,
+                        servername: 'localhost',
+                        ALPNProtocols: ['h2'],
+                      })
+                    : duplex,
+              })
+              session.on('error', reject)
+              const req = session.request({ ':path': '/' })
+              let b = ''
+              req.setEncoding('utf8')
+              req.on('data', (d: string) => {
+                b += d
+              })
+              req.on('end', () => {
+                session.close()
+                resolve(b)
+              })
+              req.on('error', reject)
+            })
+            const want = `${header.source.address} ${header.source.port}`
+            if (body !== want) failures.push(`${where}: got ${JSON.stringify(body)}, expected ${want}`)
+          } catch (err) {
+            failures.push(`${where}: ${(err as Error).message}`)
+          } finally {
+            raw.destroy()
+          }
+        })
+        expect(failures).toEqual([])
+        expect(app.stats().accepted.v1 + app.stats().accepted.v2).toBe(COUNT)
+        expect(app.stats().refused).toEqual({})
+      }, 120_000)
+    }
+
+    it('a header followed by several MiB in one write and a FIN is echoed byte-exact', async () => {
+      const echo = prepare(
+        net.createServer((socket) => {
+          socket.on('error', () => {})
+          socket.pipe(socket)
+        }),
+      )
+      const port = await start(echo.server)
+      for (let i = 0; i < 4; i++) {
+        const rng = rngFor(7, i)
+        const header = randomHeader(rng, 50_000 + i)
+        const payload = rng.bytes(rng.int(1, 4 * 1024 * 1024))
+        const socket = await connect(port)
+        const closed = untilClosed(socket, 60_000)
+        socket.end(Buffer.concat([header.bytes, payload]))
+        const { data, error } = await closed
+        expect(error).toBeUndefined()
+        expect(data.length).toBe(payload.length)
+        expect(data.equals(payload)).toBe(true)
+      }
+      expect(echo.stats().refused).toEqual({})
+    }, 120_000)
   })
 
   describe('malformed flood', () => {
     /** One hostile input: random bytes, or a valid header mutated. `request`: a full HTTP request follows it. */
     function malformed(rng: Rng, i: number): { kind: string; bytes: Buffer; request: boolean; end: boolean } {
       const valid = randomHeader(rng, 30_000 + (i % 30_000)).bytes
-      const v1 = Buffer.from(encode({ version: 1, family: 'IPv4', source: { address: rng.ipv4(), port: rng.int(1, 65535) }, destination: { address: '192.0.2.1', port: 80 } }))
+      const v1 = Buffer.from(
+        encode({
+          version: 1,
+          family: 'IPv4',
+          source: { address: rng.ipv4(), port: rng.int(1, 65535) },
+          destination: { address: '192.0.2.1', port: 80 },
+        }),
+      )
       const kind = rng.pick([
         'random',
         'random-after-v2-signature',
@@ -297,7 +497,10 @@ describe('@proxyproto/node reliability on real sockets', () => {
           bytes = Buffer.concat([Buffer.from(V2_SIGNATURE), rng.bytes(rng.int(0, 120))])
           break
         case 'random-after-PROXY':
-          bytes = Buffer.concat([Buffer.from(rng.pick(['PROXY ', 'PROXY TCP4 ', 'PROXY TCP6 ', 'PROXY UNKNOWN'])), rng.bytes(rng.int(0, 120))])
+          bytes = Buffer.concat([
+            Buffer.from(rng.pick(['PROXY ', 'PROXY TCP4 ', 'PROXY TCP6 ', 'PROXY UNKNOWN'])),
+            rng.bytes(rng.int(0, 120)),
+          ])
           break
         case 'bit-flips': {
           bytes = Buffer.from(rng.bool() ? valid : v1)
@@ -316,7 +519,14 @@ describe('@proxyproto/node reliability on real sockets', () => {
           bytes.writeUInt16BE(rng.int(0, 0xffff), 14)
           break
         case 'v2-version-command-family': {
-          bytes = Buffer.from(encode({ version: 2, family: 'IPv4', source: { address: '203.0.113.1', port: 1 }, destination: { address: '192.0.2.1', port: 2 } }))
+          bytes = Buffer.from(
+            encode({
+              version: 2,
+              family: 'IPv4',
+              source: { address: '203.0.113.1', port: 1 },
+              destination: { address: '192.0.2.1', port: 2 },
+            }),
+          )
           bytes[rng.bool() ? 12 : 13] = rng.int(0, 255)
           request = true
           break
@@ -339,7 +549,9 @@ describe('@proxyproto/node reliability on real sockets', () => {
           bytes = Buffer.from(`PROXY TCP4 ${'1'.repeat(rng.int(100, 400))}`)
           break
         case 'v1-garbage-fields':
-          bytes = Buffer.from(`PROXY ${rng.pick(['TCP4', 'TCP6', 'UDP4', 'tcp4', ''])} ${rng.pick(['1.2.3.4', '256.1.1.1', '::1', '01.2.3.4', 'x'])} ${rng.pick(['5.6.7.8', '1.2.3', ''])} ${rng.pick(['1', '65536', '-1', '01', 'a'])} ${rng.pick(['2', '0', ' 2'])}\r\n`)
+          bytes = Buffer.from(
+            `PROXY ${rng.pick(['TCP4', 'TCP6', 'UDP4', 'tcp4', ''])} ${rng.pick(['1.2.3.4', '256.1.1.1', '::1', '01.2.3.4', 'x'])} ${rng.pick(['5.6.7.8', '1.2.3', ''])} ${rng.pick(['1', '65536', '-1', '01', 'a'])} ${rng.pick(['2', '0', ' 2'])}\r\n`,
+          )
           request = true
           break
         default: {
@@ -371,8 +583,13 @@ describe('@proxyproto/node reliability on real sockets', () => {
         while (flooding) {
           n++
           const client = { address: `198.51.100.${(n % 250) + 1}`, port: 1000 + n }
-          const r = await normalRequest(port, client).catch((err: Error) => ({ status: 0, body: { error: err.message }, ms: 0 }))
-          if (r.status !== 200 || r.body['address'] !== client.address || r.body['port'] !== client.port) bad.push(JSON.stringify(r))
+          const r = await normalRequest(port, client).catch((err: Error) => ({
+            status: 0,
+            body: { error: err.message } as Record<string, unknown>,
+            ms: 0,
+          }))
+          if (r.status !== 200 || r.body['address'] !== client.address || r.body['port'] !== client.port)
+            bad.push(JSON.stringify(r))
           await sleep(20)
         }
         normal += n
@@ -384,13 +601,17 @@ describe('@proxyproto/node reliability on real sockets', () => {
         const input = malformed(rng, i)
         const socket = await connect(port)
         const closed = untilClosed(socket, HEADER_TIMEOUT + 15_000)
-        socket.write(input.request ? Buffer.concat([input.bytes, Buffer.from(REQUEST('/flood'))]) : input.bytes)
+        socket.write(
+          input.request ? Buffer.concat([input.bytes, Buffer.from(REQUEST('/flood'))]) : input.bytes,
+        )
         if (input.end) socket.end()
         let result: Closed
         try {
           result = await closed
         } catch (err) {
-          failures.push(`seed ${SEED} connection ${i} (${input.kind}, ${input.bytes.toString('hex')}): ${(err as Error).message}`)
+          failures.push(
+            `seed ${SEED} connection ${i} (${input.kind}, ${input.bytes.toString('hex')}): ${(err as Error).message}`,
+          )
           return
         }
         const o = outcomes.get(input.kind) ?? { refused: 0, answered: 0 }
@@ -402,7 +623,9 @@ describe('@proxyproto/node reliability on real sockets', () => {
           o.answered++
           // Only a header that is still valid after mutation reaches HTTP, which answers 200 or 400.
           if (!/^HTTP\/1\.1 (200|400) /.test(result.data.toString('latin1')))
-            failures.push(`seed ${SEED} connection ${i} (${input.kind}): unexpected reply ${result.data.subarray(0, 60).toString('latin1')}`)
+            failures.push(
+              `seed ${SEED} connection ${i} (${input.kind}): unexpected reply ${result.data.subarray(0, 60).toString('latin1')}`,
+            )
         }
       })
       flooding = false
@@ -426,7 +649,9 @@ describe('@proxyproto/node reliability on real sockets', () => {
       expect(stats.pending).toBe(0)
       expect(stats.connections).toBe(COUNT + normal)
       // Every connection is accounted for exactly once.
-      expect(stats.accepted.v1 + stats.accepted.v2 + stats.local + stats.direct + sum(stats.refused)).toBe(stats.connections)
+      expect(stats.accepted.v1 + stats.accepted.v2 + stats.local + stats.direct + sum(stats.refused)).toBe(
+        stats.connections,
+      )
       // A refused connection is closed without a byte; every connection that got no byte was refused.
       expect(zeroByte).toBe(sum(stats.refused))
       expect(sum(stats.refused)).toBeGreaterThan(COUNT / 2)
@@ -445,7 +670,14 @@ describe('@proxyproto/node reliability on real sockets', () => {
       const app = prepare(describingHttpServer(), { headerTimeout: HEADER_TIMEOUT })
       const port = await start(app.server)
       const COUNT = 300
-      const v2 = Buffer.from(encode({ version: 2, family: 'IPv4', source: { address: '203.0.113.5', port: 5 }, destination: { address: '192.0.2.1', port: 80 } }))
+      const v2 = Buffer.from(
+        encode({
+          version: 2,
+          family: 'IPv4',
+          source: { address: '203.0.113.5', port: 5 },
+          destination: { address: '192.0.2.1', port: 80 },
+        }),
+      )
       const partials = [
         Buffer.from('P'),
         Buffer.from('PROXY TCP4 203.0.113.9 '),
@@ -466,7 +698,8 @@ describe('@proxyproto/node reliability on real sockets', () => {
           try {
             const r = await closed
             if (r.data.length > 0) failures.push(`connection ${i} received ${r.data.length} bytes`)
-            if (r.at - connectedAt < HEADER_TIMEOUT - 50) failures.push(`connection ${i} closed after ${r.at - connectedAt} ms, before the timeout`)
+            if (r.at - connectedAt < HEADER_TIMEOUT - 50)
+              failures.push(`connection ${i} closed after ${r.at - connectedAt} ms, before the timeout`)
             lateness.push(r.at - connectedAt - HEADER_TIMEOUT)
           } catch (err) {
             failures.push(`connection ${i}: ${(err as Error).message}`)
@@ -480,7 +713,8 @@ describe('@proxyproto/node reliability on real sockets', () => {
       for (let n = 0; Date.now() < until; n++) {
         const r = await normalRequest(port, { address: `198.51.100.${n + 1}`, port: 2000 + n })
         normal.push({ status: r.status, ms: r.ms, address: r.body['address'] })
-        if (r.body['address'] !== `198.51.100.${n + 1}`) failures.push(`normal request ${n} saw ${String(r.body['address'])}`)
+        if (r.body['address'] !== `198.51.100.${n + 1}`)
+          failures.push(`normal request ${n} saw ${String(r.body['address'])}`)
         await sleep(25)
       }
       await slow
@@ -541,7 +775,11 @@ describe('@proxyproto/node reliability on real sockets', () => {
     beforeAll(async () => {
       untrustedDirect = prepare(recordingNetServer(), { trust: ['10.0.0.0/8'], untrusted: 'direct' })
       trusted = prepare(recordingNetServer())
-      optional = prepare(recordingNetServer(), { trust: ['10.0.0.0/8'], untrusted: 'direct', mode: 'optional' })
+      optional = prepare(recordingNetServer(), {
+        trust: ['10.0.0.0/8'],
+        untrusted: 'direct',
+        mode: 'optional',
+      })
       refusing = prepare(recordingNetServer(), { trust: ['10.0.0.0/8'] })
       httpDirect = prepare(
         http.createServer((req, res) => {
@@ -568,8 +806,22 @@ describe('@proxyproto/node reliability on real sockets', () => {
     }
 
     const claimed = { address: '203.0.113.66', port: 6666 }
-    const v1Spoof = Buffer.from(encode({ version: 1, family: 'IPv4', source: claimed, destination: { address: '192.0.2.1', port: 80 } }))
-    const v2Spoof = Buffer.from(encode({ version: 2, family: 'IPv4', source: claimed, destination: { address: '192.0.2.1', port: 80 } }))
+    const v1Spoof = Buffer.from(
+      encode({
+        version: 1,
+        family: 'IPv4',
+        source: claimed,
+        destination: { address: '192.0.2.1', port: 80 },
+      }),
+    )
+    const v2Spoof = Buffer.from(
+      encode({
+        version: 2,
+        family: 'IPv4',
+        source: claimed,
+        destination: { address: '192.0.2.1', port: 80 },
+      }),
+    )
     const payload = Buffer.from('hello, application\n')
 
     for (const [name, header] of [
@@ -578,12 +830,25 @@ describe('@proxyproto/node reliability on real sockets', () => {
     ] as const) {
       it(`an untrusted peer's ${name} header (untrusted: 'direct') reaches the handler as application data, and the handler sees the real peer 127.0.0.23`, async () => {
         const { seen, localPort } = await send(ports.untrustedDirect, Buffer.concat([header, payload]))
-        expect(seen).toEqual({ address: CLIENT_ADDRESS, port: localPort, peer: CLIENT_ADDRESS, header: null, data: Buffer.concat([header, payload]).toString('latin1') })
+        expect(seen).toEqual({
+          address: CLIENT_ADDRESS,
+          port: localPort,
+          peer: CLIENT_ADDRESS,
+          header: null,
+          data: Buffer.concat([header, payload]).toString('latin1'),
+        })
       })
     }
 
     it('a second PROXY header right after the first is application data: the address comes from the first', async () => {
-      const first = Buffer.from(encode({ version: 2, family: 'IPv4', source: { address: '198.51.100.7', port: 7777 }, destination: { address: '192.0.2.1', port: 80 } }))
+      const first = Buffer.from(
+        encode({
+          version: 2,
+          family: 'IPv4',
+          source: { address: '198.51.100.7', port: 7777 },
+          destination: { address: '192.0.2.1', port: 80 },
+        }),
+      )
       for (const second of [v1Spoof, v2Spoof]) {
         const { seen } = await send(ports.trusted, Buffer.concat([first, second, payload]))
         expect(seen).toEqual({
@@ -600,7 +865,13 @@ describe('@proxyproto/node reliability on real sockets', () => {
       const local = Buffer.from(v2Spoof)
       local[12] = 0x20 // version 2, command LOCAL; the IPv4 family and the 12-byte address block stay
       const { seen, localPort } = await send(ports.trusted, Buffer.concat([local, payload]))
-      expect(seen).toEqual({ address: CLIENT_ADDRESS, port: localPort, peer: CLIENT_ADDRESS, header: { version: 2, command: 'LOCAL' }, data: payload.toString('latin1') })
+      expect(seen).toEqual({
+        address: CLIENT_ADDRESS,
+        port: localPort,
+        peer: CLIENT_ADDRESS,
+        header: { version: 2, command: 'LOCAL' },
+        data: payload.toString('latin1'),
+      })
       expect(trusted.stats().local).toBeGreaterThan(0)
     })
 
@@ -610,7 +881,13 @@ describe('@proxyproto/node reliability on real sockets', () => {
     ] as const) {
       it(`a ${name} header from an untrusted peer in optional mode is application data, and the handler sees the real peer`, async () => {
         const { seen, localPort } = await send(ports.optional, Buffer.concat([header, payload]))
-        expect(seen).toEqual({ address: CLIENT_ADDRESS, port: localPort, peer: CLIENT_ADDRESS, header: null, data: Buffer.concat([header, payload]).toString('latin1') })
+        expect(seen).toEqual({
+          address: CLIENT_ADDRESS,
+          port: localPort,
+          peer: CLIENT_ADDRESS,
+          header: null,
+          data: Buffer.concat([header, payload]).toString('latin1'),
+        })
       })
     }
 
@@ -649,18 +926,44 @@ describe('@proxyproto/node reliability on real sockets', () => {
   })
 
   describe('handles', () => {
+    it('server.close() with a connection still waiting for its header completes once headerTimeout closes that connection', async () => {
+      const HEADER_TIMEOUT = 300
+      const app = prepare(describingHttpServer(), { headerTimeout: HEADER_TIMEOUT })
+      const port = await start(app.server)
+      const socket = await connect(port)
+      const closed = untilClosed(socket)
+      socket.write('PROXY TCP4 203.0.113.')
+      await waitFor(() => app.stats().pending === 1, 'the header to be pending')
+      const t0 = Date.now()
+      await closeServer(app.server) // closeAllConnections() + close()
+      const ms = Date.now() - t0
+      const { data } = await closed
+      console.log(`server.close() with a pending header took ${ms} ms (headerTimeout ${HEADER_TIMEOUT} ms)`)
+      expect(data.length).toBe(0)
+      expect(ms).toBeLessThan(HEADER_TIMEOUT + 2000)
+      expect(app.stats().pending).toBe(0)
+    })
+
     it('after all of the above, getConnections() is 0 on every server and, once they close, no TCP socket or server handle remains', async () => {
       expect(servers.length).toBeGreaterThan(5)
       for (const server of servers) {
-        await waitFor(async () => (await connectionCount(server)) === 0, 'getConnections() to reach 0', 15_000)
+        await waitFor(
+          async () => (await connectionCount(server)) === 0,
+          'getConnections() to reach 0',
+          15_000,
+        )
         expect(proxyProtocolStats(server)!.pending).toBe(0)
       }
       await waitFor(() => clients.size === 0, 'every client socket to close')
       await Promise.all(servers.map(closeServer))
-      await waitFor(() => {
-        const h = tcpHandles()
-        return h.sockets === 0 && h.servers === 0
-      }, 'TCP handles to be released', 5000)
+      await waitFor(
+        () => {
+          const h = tcpHandles()
+          return h.sockets === 0 && h.servers === 0
+        },
+        'TCP handles to be released',
+        5000,
+      )
       expect(tcpHandles()).toEqual({ sockets: 0, servers: 0 })
     })
   })

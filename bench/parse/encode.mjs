@@ -15,11 +15,24 @@ export default async function encodeCases() {
   const { expect, oursV1, oursV2, balena: socketLike } = encodeInputs
   const src = expect.source
   const dst = expect.destination
-  const { V1BinaryProxyProtocol, V1ProxyProtocol, V2ProxyProtocol, Peer, INETProtocol, Command, TransportProtocol } = ppjs
+  const {
+    V1BinaryProxyProtocol,
+    V1ProxyProtocol,
+    V2ProxyProtocol,
+    Peer,
+    INETProtocol,
+    Command,
+    TransportProtocol,
+  } = ppjs
   const { IPv4ProxyAddress, IPv4Address } = ppjs
 
   const v1 = await runCase('encode v1 TCP4', expect, [
-    { lib: 'proxyproto', name: 'encode({ version: 1, ... })', fn: () => keep(encode(oursV1)), read: readBytes },
+    {
+      lib: 'proxyproto',
+      name: 'encode({ version: 1, ... })',
+      fn: () => keep(encode(oursV1)),
+      read: readBytes,
+    },
     {
       lib: 'proxy-protocol-js',
       name: 'new V1BinaryProxyProtocol(...).build()',
@@ -40,15 +53,29 @@ export default async function encodeCases() {
       info: true,
       fn: () =>
         keep(
-          new V1ProxyProtocol(INETProtocol.TCP4, new Peer(src.address, src.port), new Peer(dst.address, dst.port)).build(),
+          new V1ProxyProtocol(
+            INETProtocol.TCP4,
+            new Peer(src.address, src.port),
+            new Peer(dst.address, dst.port),
+          ).build(),
         ),
       read: readString,
     },
-    { lib: 'balena', name: 'v1_encode(socketLike)', fn: () => keep(balena.v1_encode(socketLike)), read: readBytes },
+    {
+      lib: 'balena',
+      name: 'v1_encode(socketLike)',
+      fn: () => keep(balena.v1_encode(socketLike)),
+      read: readBytes,
+    },
   ])
 
   const v2 = await runCase('encode v2 TCP4', expect, [
-    { lib: 'proxyproto', name: 'encode({ version: 2, ... })', fn: () => keep(encode(oursV2)), read: readBytes },
+    {
+      lib: 'proxyproto',
+      name: 'encode({ version: 2, ... })',
+      fn: () => keep(encode(oursV2)),
+      read: readBytes,
+    },
     {
       lib: 'proxy-protocol-js',
       name: 'new V2ProxyProtocol(...).build()',
@@ -57,7 +84,12 @@ export default async function encodeCases() {
           new V2ProxyProtocol(
             Command.PROXY,
             TransportProtocol.STREAM,
-            new IPv4ProxyAddress(IPv4Address.createFrom([192, 168, 0, 1]), src.port, IPv4Address.createFrom([192, 168, 0, 11]), dst.port),
+            new IPv4ProxyAddress(
+              IPv4Address.createFrom([192, 168, 0, 1]),
+              src.port,
+              IPv4Address.createFrom([192, 168, 0, 11]),
+              dst.port,
+            ),
           ).build(),
         ),
       read: readBytes,

@@ -16,9 +16,18 @@ const latin1 = (s) => Buffer.from(s, 'latin1')
 const bytes = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength)
 
 // Addresses as in the spec's own examples (§2.1) and the AWS capture used by the core tests.
-const V4 = { source: { address: '192.168.0.1', port: 56324 }, destination: { address: '192.168.0.11', port: 443 } }
-const V6 = { source: { address: '2001:db8::1', port: 56324 }, destination: { address: '2001:db8::2', port: 443 } }
-const NLB = { source: { address: '172.31.7.113', port: 51442 }, destination: { address: '172.31.10.31', port: 80 } }
+const V4 = {
+  source: { address: '192.168.0.1', port: 56324 },
+  destination: { address: '192.168.0.11', port: 443 },
+}
+const V6 = {
+  source: { address: '2001:db8::1', port: 56324 },
+  destination: { address: '2001:db8::2', port: 443 },
+}
+const NLB = {
+  source: { address: '172.31.7.113', port: 51442 },
+  destination: { address: '172.31.10.31', port: 80 },
+}
 
 export const UNIQUE_ID = 'e9c6a0b2-5f3d-4c1e-9a7b-3d2f1e0c9b8a' // 36 bytes, as an opaque id
 export const VPCE_ID = 'vpce-08d2bf15fac5001c9'
@@ -55,13 +64,22 @@ export const fixtures = {
         tlvs: [tlv.alpn('h2'), tlv.authority('www.example.com'), tlv.uniqueId(UNIQUE_ID)],
       }),
     ),
-    expect: { family: 'IPv6', ...V6, tlvs: { alpn: 'h2', authority: 'www.example.com', uniqueId: UNIQUE_ID } },
+    expect: {
+      family: 'IPv6',
+      ...V6,
+      tlvs: { alpn: 'h2', authority: 'www.example.com', uniqueId: UNIQUE_ID },
+    },
   },
   v2AwsNlb: {
     // Same shape and size as a captured NLB header (100 bytes: TCP4, CRC32C, 0xEA vpce id, 36-byte NOOP),
     // built by our encoder, which writes the TLVs in the order vpce, NOOP, CRC32C.
     name: 'v2 AWS NLB (CRC32C + vpce + NOOP)',
-    buf: bytes(encode({ version: 2, family: 'IPv4', ...NLB, tlvs: [tlv.awsVpceId(VPCE_ID)] }, { crc32c: true, padTo: 100 })),
+    buf: bytes(
+      encode(
+        { version: 2, family: 'IPv4', ...NLB, tlvs: [tlv.awsVpceId(VPCE_ID)] },
+        { crc32c: true, padTo: 100 },
+      ),
+    ),
     expect: { family: 'IPv4', ...NLB, tlvs: { awsVpceId: VPCE_ID, crc32c: true } },
   },
 }
@@ -81,7 +99,8 @@ export const encodeInputs = {
   },
 }
 
-if (fixtures.v2AwsNlb.buf.length !== 100) throw new Error(`NLB fixture is ${fixtures.v2AwsNlb.buf.length} bytes, not 100`)
+if (fixtures.v2AwsNlb.buf.length !== 100)
+  throw new Error(`NLB fixture is ${fixtures.v2AwsNlb.buf.length} bytes, not 100`)
 
 // --- Each library's result in the common shape the harness checks: { family, source, destination, tlvs }.
 

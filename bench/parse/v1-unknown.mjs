@@ -25,7 +25,12 @@ export default function v1Unknown() {
       read: readPpjsV1,
     },
     { lib: 'balena', name: 'v1_decode(buf)', fn: () => keep(balena.v1_decode(buf)), read: readBalena },
-    { lib: 'balena', name: 'v1_decode(buf, true)', fn: () => keep(balena.v1_decode(buf, true)), read: readBalena },
+    {
+      lib: 'balena',
+      name: 'v1_decode(buf, true)',
+      fn: () => keep(balena.v1_decode(buf, true)),
+      read: readBalena,
+    },
   ])
 }
 

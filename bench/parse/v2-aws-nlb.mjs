@@ -13,7 +13,12 @@ export default function v2AwsNlb() {
   const buf = f.buf
   return runCase(f.name, f.expect, [
     // The default verifies the CRC32C over all 100 bytes (spec §2.2.3 MUST).
-    { lib: 'proxyproto', name: 'parse(buf)', fn: () => keep(parse(buf)), read: (r) => readOurs(r, decodeTlvs) },
+    {
+      lib: 'proxyproto',
+      name: 'parse(buf)',
+      fn: () => keep(parse(buf)),
+      read: (r) => readOurs(r, decodeTlvs),
+    },
     {
       lib: 'proxyproto',
       name: 'parse(buf, { verifyChecksum: false })',

@@ -31,7 +31,12 @@ export default function v2Tcp4() {
       read: (r) => r,
     },
     { lib: 'balena', name: 'v2_decode(buf)', fn: () => keep(balena.v2_decode(buf)), read: readBalena },
-    { lib: 'balena', name: 'v2_decode(buf, true)', fn: () => keep(balena.v2_decode(buf, true)), read: readBalena },
+    {
+      lib: 'balena',
+      name: 'v2_decode(buf, true)',
+      fn: () => keep(balena.v2_decode(buf, true)),
+      read: readBalena,
+    },
     { lib: 'balena', name: 'decode(buf, true)', fn: () => keep(balena.decode(buf, true)), read: readBalena },
   ])
 }

@@ -13,7 +13,12 @@ export default function v2Tcp6Tlvs() {
   const buf = f.buf
   return runCase(f.name, f.expect, [
     // parse() splits and bounds the TLVs (raw views); decoding them to strings is a separate, optional step.
-    { lib: 'proxyproto', name: 'parse(buf)', fn: () => keep(parse(buf)), read: (r) => readOurs(r, decodeTlvs) },
+    {
+      lib: 'proxyproto',
+      name: 'parse(buf)',
+      fn: () => keep(parse(buf)),
+      read: (r) => readOurs(r, decodeTlvs),
+    },
     {
       lib: 'proxyproto',
       name: 'parse(buf) + decodeTlvs',

@@ -73,7 +73,9 @@ export async function startReportServer(kind: Kind, options?: ProxyProtocolOptio
     case 'net':
       server = net.createServer((socket) => {
         socket.on('error', () => {})
-        socket.once('data', (d: Buffer) => socket.end(JSON.stringify(record(report(socket, socket, d.toString('latin1'))))))
+        socket.once('data', (d: Buffer) =>
+          socket.end(JSON.stringify(record(report(socket, socket, d.toString('latin1'))))),
+        )
       })
       break
     case 'http':
@@ -86,7 +88,9 @@ export async function startReportServer(kind: Kind, options?: ProxyProtocolOptio
       server = http2.createServer((req, res) => json(res, record(report(req.socket as net.Socket, req))))
       break
     case 'h2':
-      server = http2.createSecureServer(tlsOptions, (req, res) => json(res, record(report(req.socket as net.Socket, req))))
+      server = http2.createSecureServer(tlsOptions, (req, res) =>
+        json(res, record(report(req.socket as net.Socket, req))),
+      )
       break
     case 'ws': {
       const httpServer = http.createServer((req, res) => json(res, record(report(req.socket, req))))
@@ -184,7 +188,9 @@ async function exchange(kind: Kind, socket: net.Socket, secure: boolean, path: s
             res.on('data', (d: string) => {
               body += d
             })
-            res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}: ${body}`))))
+            res.on('end', () =>
+              res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}: ${body}`)),
+            )
           },
         )
         req.on('error', reject)
@@ -193,7 +199,9 @@ async function exchange(kind: Kind, socket: net.Socket, secure: boolean, path: s
     }
     case 'h2c':
     case 'h2': {
-      const session = http2.connect(`${secure ? 'https' : 'http'}://localhost`, { createConnection: () => socket })
+      const session = http2.connect(`${secure ? 'https' : 'http'}://localhost`, {
+        createConnection: () => socket,
+      })
       try {
         session.on('error', () => {})
         const req = session.request({ ':path': path })
@@ -204,14 +212,16 @@ async function exchange(kind: Kind, socket: net.Socket, secure: boolean, path: s
           body += d
         })
         await once(req, 'end')
-        if (headers[':status'] !== 200) throw new Error(`HTTP ${headers[':status']}: ${body}`)
+        if (Number(headers[':status']) !== 200) throw new Error(`HTTP ${String(headers[':status'])}: ${body}`)
         return body
       } finally {
         session.close()
       }
     }
     case 'ws': {
-      const ws = new WebSocket(`${secure ? 'wss' : 'ws'}://localhost${path}`, { createConnection: () => socket })
+      const ws = new WebSocket(`${secure ? 'wss' : 'ws'}://localhost${path}`, {
+        createConnection: () => socket,
+      })
       try {
         const [data] = (await once(ws, 'message')) as [Buffer]
         return data.toString()

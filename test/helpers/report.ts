@@ -32,7 +32,11 @@ export interface Report {
 }
 
 /** Builds the report for `socket` (the handler's socket) and `target` (what getProxyInfo is given). */
-export function report(socket: net.Socket, target: Parameters<typeof getProxyInfo>[0] = socket, extra?: unknown): Report {
+export function report(
+  socket: net.Socket,
+  target: Parameters<typeof getProxyInfo>[0] = socket,
+  extra?: unknown,
+): Report {
   const info = getProxyInfo(target)
   const t = info?.tlvs
   return {

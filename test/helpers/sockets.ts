@@ -34,7 +34,11 @@ export function connectionCount(server: net.Server): Promise<number> {
 }
 
 /** Polls `check` until it returns true; rejects with `what` after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await check()) return
@@ -44,7 +48,11 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
 }
 
 /** A plain TCP connection from `localAddress`. */
-export async function tcpConnect(port: number, localAddress = CLIENT_ADDRESS, host = BALANCER_ADDRESS): Promise<net.Socket> {
+export async function tcpConnect(
+  port: number,
+  localAddress = CLIENT_ADDRESS,
+  host = BALANCER_ADDRESS,
+): Promise<net.Socket> {
   const socket = net.connect({ port, host, localAddress })
   await once(socket, 'connect')
   return socket
@@ -55,14 +63,16 @@ export async function tlsConnect(
   port: number,
   options: { localAddress?: string; alpn?: string[]; host?: string } = {},
 ): Promise<tls.TLSSocket> {
-  const socket = tls.connect({
+  // localAddress is passed on to net.connect (not in tls.ConnectionOptions' type).
+  const connectOptions: tls.ConnectionOptions & { localAddress: string } = {
     port,
     host: options.host ?? BALANCER_ADDRESS,
     localAddress: options.localAddress ?? CLIENT_ADDRESS,
     servername: 'localhost',
     rejectUnauthorized: false,
     ...(options.alpn ? { ALPNProtocols: options.alpn } : {}),
-  })
+  }
+  const socket = tls.connect(connectOptions)
   await once(socket, 'secureConnect')
   return socket
 }
@@ -83,7 +93,9 @@ export function untilClosed(socket: net.Socket, timeoutMs = 15_000): Promise<Clo
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy()
-      reject(new Error(`socket still open after ${timeoutMs} ms (received ${Buffer.concat(chunks).length} bytes)`))
+      reject(
+        new Error(`socket still open after ${timeoutMs} ms (received ${Buffer.concat(chunks).length} bytes)`),
+      )
     }, timeoutMs)
     socket.on('data', (c: Buffer) => chunks.push(c))
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -99,7 +111,11 @@ export function untilClosed(socket: net.Socket, timeoutMs = 15_000): Promise<Clo
 }
 
 /** Runs fn(0..count-1) with at most `concurrency` at a time; rejects with the first failure. */
-export async function runPool(count: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+export async function runPool(
+  count: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0
   let failed: unknown
   const worker = async (): Promise<void> => {
@@ -158,6 +174,7 @@ export class Rng {
 
 /** The seed of this run: PROXYPROTO_SEED when set, otherwise random (printed by the tests that use it). */
 export function seedFromEnv(): number {
+  // biome-ignore lint/suspicious/noUndeclaredEnvVars: set by hand to replay a failing run, never by turbo
   const env = process.env.PROXYPROTO_SEED
   return env ? Number(env) >>> 0 : Math.floor(Math.random() * 2 ** 32)
 }
@@ -186,7 +203,8 @@ export function parseHttpResponses(data: Buffer): HttpResponse[] {
   let p = 0
   while (p < data.length) {
     const end = data.indexOf('\r\n\r\n', p, 'latin1')
-    if (end < 0) throw new Error(`incomplete response head at byte ${p}: ${data.subarray(p, p + 80).toString('latin1')}`)
+    if (end < 0)
+      throw new Error(`incomplete response head at byte ${p}: ${data.subarray(p, p + 80).toString('latin1')}`)
     const [statusLine, ...lines] = data.subarray(p, end).toString('latin1').split('\r\n')
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1])
     const headers: Record<string, string> = {}

@@ -16,7 +16,11 @@ export interface HeaderInput {
 }
 
 const invalid = (message: string): never => fail(ErrorCodes.ENCODE_INVALID, message)
-const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0))
+function ascii(s: string): Uint8Array {
+  const out = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
+  return out
+}
 
 function port(value: unknown, which: string): number {
   if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535) invalid(`${which} port must be an integer 0-65535`)
@@ -43,6 +47,7 @@ function encodeV1(h: HeaderInput, options: EncodeOptions): Uint8Array {
   return ascii(`PROXY ${family === 'IPv4' ? 'TCP4' : 'TCP6'} ${s.text} ${d.text} ${s.port} ${d.port}\r\n`)
 }
 
+const ADDRESS_LENGTH = [0, 12, 36, 216]
 const FAMILY_NIBBLE: Record<Family, number> = { UNSPEC: 0, IPv4: 1, IPv6: 2, UNIX: 3 }
 const TRANSPORT_NIBBLE: Record<Transport, number> = { UNSPEC: 0, STREAM: 1, DGRAM: 2 }
 
@@ -69,7 +74,7 @@ function encodeV2(h: HeaderInput, options: EncodeOptions): Uint8Array {
     if (!(t.value instanceof Uint8Array) || t.value.length > 65535) invalid('TLV value must be a Uint8Array of at most 65535 bytes')
     tlvLength += 3 + t.value.length
   }
-  const addrLength = [0, 12, 36, 216][FAMILY_NIBBLE[family]]!
+  const addrLength = ADDRESS_LENGTH[FAMILY_NIBBLE[family]]!
   let total = V2_HEADER_LENGTH + addrLength + tlvLength + (options.crc32c ? 7 : 0)
   let pad = 0
   if (options.padTo !== undefined) {

@@ -20,9 +20,11 @@ const UNKNOWN = [0x55, 0x4e, 0x4b, 0x4e, 0x4f, 0x57, 0x4e]
 
 const scratch = new Uint8Array(16)
 
-export function parseV1(b: Uint8Array): ParseResult {
+export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): ParseResult {
   const n = b.length
-  const limit = n < V1_MAX_LENGTH ? n : V1_MAX_LENGTH
+  // v1 is never longer than 107 bytes (§2.1); a smaller maxHeaderSize caps it further.
+  const cap = maxHeaderSize < V1_MAX_LENGTH ? maxHeaderSize : V1_MAX_LENGTH
+  const limit = n < cap ? n : cap
   // Native search (memchr for a Buffer) instead of a byte loop; an LF past the 107-byte limit does not count.
   const lf = b.indexOf(LF, START)
   if (lf !== -1 && lf < limit) {
@@ -32,7 +34,10 @@ export function parseV1(b: Uint8Array): ParseResult {
   }
   // No LF yet: validate what is there (a trailing CR may still be followed by LF).
   walk(b, b[limit - 1] === CR ? limit - 1 : limit, false)
-  if (n >= V1_MAX_LENGTH) fail(ErrorCodes.V1_TOO_LONG, 'PROXY v1 line has no CRLF within 107 bytes', 106)
+  if (n >= cap) {
+    if (cap === V1_MAX_LENGTH) fail(ErrorCodes.V1_TOO_LONG, 'PROXY v1 line has no CRLF within 107 bytes', 106)
+    fail(ErrorCodes.HEADER_TOO_LARGE, `PROXY v1 line has no CRLF within maxHeaderSize ${cap} bytes`, cap - 1)
+  }
   return INCOMPLETE
 }
 

@@ -57,7 +57,7 @@ export function parse(input: Uint8Array, options?: ParseOptions): ParseResult {
   }
   if (first === 0x50 && o.v1 && prefixOf(input, V1_PREFIX)) {
     if (input.length < V1_PREFIX.length) return INCOMPLETE
-    return parseV1(input)
+    return parseV1(input, o.maxHeaderSize)
   }
   if (!o.v1 || !o.v2) {
     // A header of a version the caller does not accept is an error, not application data.

@@ -241,6 +241,14 @@ describe('v1 length limit', () => {
     expectParseError(input, ErrorCodes.V1_TOO_LONG)
   })
 
+  it('applies a maxHeaderSize below 107 to v1 lines too', () => {
+    const line = ascii(TCP4) // 47 bytes
+    expect(parse(line, { maxHeaderSize: 47 }).status).toBe('complete')
+    const err = expectParseError(line, ErrorCodes.HEADER_TOO_LARGE, { maxHeaderSize: 46 })
+    expect(err.offset).toBe(45)
+    expect(parse(line.subarray(0, 45), { maxHeaderSize: 46 }).status).toBe('incomplete')
+  })
+
   it('still waits for more bytes at 106 bytes without an LF', () => {
     expect(parse(ascii(`PROXY UNKNOWN ${'x'.repeat(92)}`)).status).toBe('incomplete')
     expect(parse(ascii(`PROXY UNKNOWN ${'x'.repeat(91)}\r`)).status).toBe('incomplete')
