@@ -24,7 +24,7 @@ export default defineConfig({
     typecheck: {
       enabled: true,
       include: ['packages/*/test/**/*.test-d.ts'],
-      tsconfig: './packages/fastify/test/tsconfig.typecheck.json',
+      tsconfig: './tsconfig.test.json',
     },
   },
 })

@@ -7,7 +7,6 @@
  * `req.socket.remoteAddress` is the client. `req.proxyHeader` exposes the header.
  */
 import http from 'node:http'
-import { Server as NetServer } from 'node:net'
 import type { Duplex } from 'node:stream'
 import {
   ErrorCodes,
@@ -16,6 +15,7 @@ import {
   type ProxyHeader,
   ProxyProtocolError,
   type ProxyProtocolOptions,
+  validateProxyProtocolOptions,
   withProxyProtocol,
 } from '@proxyproto/node'
 import { type ServerOptions as WsServerOptions, type WebSocket, WebSocketServer as WsWebSocketServer } from 'ws'
@@ -85,7 +85,7 @@ export class WebSocketServer<
         if (!isProxyProtocolEnabled(server)) prefixed(() => withProxyProtocol(server, proxyProtocol))
       } else {
         // noServer (or a combination ws rejects below): validate only.
-        prefixed(() => withProxyProtocol(new NetServer(), proxyProtocol))
+        prefixed(() => validateProxyProtocolOptions(proxyProtocol))
       }
     }
     super(wsOptions, callback)
