@@ -107,7 +107,7 @@ describePeer('@proxyproto/node and curl --haproxy-protocol', ['curl'], () => {
     })
   }
 
-  it('curl --haproxy-protocol to a server that does not trust 127.0.0.23 gets the connection closed with no reply (curl exit 52 or 56)', async () => {
+  it('curl --haproxy-protocol to a server that does not trust 127.0.0.23 gets the connection closed with no reply (curl exit 52, 55 or 56)', async () => {
     const result = await runCurl([
       '--haproxy-protocol',
       '--interface',
@@ -117,8 +117,9 @@ describePeer('@proxyproto/node and curl --haproxy-protocol', ['curl'], () => {
       '15',
       `http://127.0.0.1:${untrusted.port}/`,
     ])
-    // 52: empty reply from server; 56: failure receiving data (connection reset).
-    expect([52, 56]).toContain(result.code)
+    // The server closes as soon as it sees the peer, before reading anything: depending on timing curl
+    // reports 52 (empty reply), 55 (failure sending the request: reset) or 56 (failure receiving: reset).
+    expect([52, 55, 56]).toContain(result.code)
     expect(result.stdout).toBe('')
     await waitFor(() => untrusted.errors.length > 0, 'the refusal to be reported')
     expect(untrusted.errors.map((e) => e.code)).toEqual(['ERR_PROXY_UNTRUSTED_PEER'])

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ErrorCodes, encode } from '@proxyproto/core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { describePeer, freePort, haproxyGlobal, type PeerProcess, startHaproxy } from './helpers/peers.js'
+import { haproxyGlobalExclusive, startHaproxyOnFreePorts } from './helpers/balancers.js'
+import { describePeer, type PeerProcess } from './helpers/peers.js'
 import {
   type Answer,
   ask,
@@ -86,16 +87,19 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
   const servers = new Map<Kind, ReportServer>()
   const frontends = new Map<string, number>()
 
+  /** Errors and refusals before the tests: startHaproxy's readiness probes open and drop connections. */
+  const baseline = new Map<Kind, { errors: number; refused: Record<string, number> }>()
+
   beforeAll(async () => {
     dir = await haproxyDir()
+    const pem = dir.pem
     for (const kind of KINDS) servers.set(kind, await startReportServer(kind))
-    const sections: string[] = [haproxyGlobal()]
-    for (const kind of KINDS) {
-      for (const mode of MODES) {
-        const port = await freePort()
-        frontends.set(`${kind}/${mode}`, port)
+    const keys = KINDS.flatMap((kind) => MODES.map((mode) => ({ kind, mode })))
+    const started = await startHaproxyOnFreePorts(keys.length, (ports) => {
+      const sections: string[] = [haproxyGlobalExclusive()]
+      keys.forEach(({ kind, mode }, i) => {
         const name = `${kind}_${mode.replace('-', '_')}`
-        const tlsBind = mode === 'v2-tlvs' ? ` ssl crt ${dir.pem} alpn h2,http/1.1` : ''
+        const tlsBind = mode === 'v2-tlvs' ? ` ssl crt ${pem} alpn h2,http/1.1` : ''
         let server = `server s1 127.0.0.1:${servers.get(kind)!.port}`
         if (mode === 'v1') server += ' send-proxy'
         if (mode === 'v2') server += ' send-proxy-v2'
@@ -106,7 +110,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
         }
         sections.push(
           `frontend fe_${name}`,
-          `  bind 127.0.0.1:${port}${tlsBind}`,
+          `  bind 127.0.0.1:${ports[i]}${tlsBind}`,
           // client address and port, frontend address and port, in hex: ties the unique id to this client.
           ...(mode === 'v2-tlvs' ? ['  unique-id-format %{+X}o%ci:%cp_%fi:%fp'] : []),
           `  default_backend be_${name}`,
@@ -115,9 +119,23 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
           `  ${server}`,
           '',
         )
-      }
+      })
+      return sections.join('\n')
+    })
+    haproxy = started.haproxy
+    for (const [i, { kind, mode }] of keys.entries()) frontends.set(`${kind}/${mode}`, started.ports[i]!)
+    // Let the probes' server-side connections settle, then take the baseline.
+    await sleep(300)
+    await waitFor(
+      () => [...servers.values()].every((s) => s.stats().pending === 0),
+      'probe connections to settle',
+    )
+    for (const s of servers.values()) {
+      baseline.set(s.kind, {
+        errors: s.errors.length,
+        refused: { ...s.stats().refused } as Record<string, number>,
+      })
     }
-    haproxy = await startHaproxy(sections.join('\n'))
   })
 
   afterAll(async () => {
@@ -222,14 +240,15 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
     expect(r.extra).toBe(spoof.toString('latin1'))
   })
 
-  it('no connection HAProxy made was refused and none is left waiting for its header', async () => {
+  it('no connection HAProxy made during the tests was refused and none is left waiting for its header', async () => {
     await waitFor(
       () => [...servers.values()].every((s) => s.stats().pending === 0),
       'pending headers to settle',
     )
     for (const s of servers.values()) {
-      expect(s.errors.map((e) => `${s.kind}: ${e.code} ${e.message}`)).toEqual([])
-      expect(s.stats().refused).toEqual({})
+      const before = baseline.get(s.kind)!
+      expect(s.errors.slice(before.errors).map((e) => `${s.kind}: ${e.code} ${e.message}`)).toEqual([])
+      expect(s.stats().refused).toEqual(before.refused)
       expect(s.stats().accepted.v1).toBeGreaterThan(0)
       expect(s.stats().accepted.v2).toBeGreaterThan(0)
     }
@@ -248,9 +267,10 @@ describePeer('@proxyproto/node and HAProxy health checks (check-send-proxy)', ['
     httpV2 = await startReportServer('http')
     httpV1 = await startReportServer('http')
     l4 = await startReportServer('http')
-    const frontendPort = await freePort()
-    haproxy =
-      await startHaproxy(`${haproxyGlobal().replace('global\n', `global\n  stats socket ${dir.sock} level admin\n`)}
+    const sock = dir.sock
+    const started = await startHaproxyOnFreePorts(
+      1,
+      ([frontendPort]) => `${haproxyGlobalExclusive(`stats socket ${sock} level admin`)}
 # Only there so startHaproxy can tell HAProxy is up; its backend has no server.
 frontend fe
   bind 127.0.0.1:${frontendPort}
@@ -273,7 +293,9 @@ backend be_httpchk_v1
 backend be_l4
   timeout check 5s
   server s1 127.0.0.1:${l4.port} send-proxy-v2 check check-send-proxy inter 200
-`)
+`,
+    )
+    haproxy = started.haproxy
   })
 
   afterAll(async () => {
@@ -288,7 +310,12 @@ backend be_l4
   }
 
   it('HAProxy send-proxy-v2 HTTP checks arrive as LOCAL headers: stats.local grows, nothing is refused, and the handler sees the balancer itself', async () => {
-    await waitFor(() => httpV2.stats().local >= 5, 'five LOCAL health checks', 15_000)
+    // stats.local counts at the header; the handler runs once the check's HTTP request follows.
+    await waitFor(
+      () => httpV2.stats().local >= 5 && httpV2.seen.length >= 5,
+      'five LOCAL health checks',
+      15_000,
+    )
     const stats = httpV2.stats()
     expect(stats.refused).toEqual({})
     expect(stats.accepted).toEqual({ v1: 0, v2: 0 })
@@ -308,7 +335,11 @@ backend be_l4
   })
 
   it('HAProxy send-proxy HTTP checks send a v1 header naming HAProxy itself, accepted like any header', async () => {
-    await waitFor(() => httpV1.stats().accepted.v1 >= 5, 'five v1 health checks', 15_000)
+    await waitFor(
+      () => httpV1.stats().accepted.v1 >= 5 && httpV1.seen.length >= 5,
+      'five v1 health checks',
+      15_000,
+    )
     expect(httpV1.stats().refused).toEqual({})
     expect(httpV1.stats().local).toBe(0)
     expect(httpV1.errors).toEqual([])

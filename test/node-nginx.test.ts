@@ -7,7 +7,8 @@
  * nginx's stream module sends PROXY v1 only.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { describePeer, freePort, type PeerProcess, startNginx } from './helpers/peers.js'
+import { startNginxOnFreePorts } from './helpers/balancers.js'
+import { describePeer, type PeerProcess } from './helpers/peers.js'
 import {
   ask,
   type Kind,
@@ -24,21 +25,20 @@ describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], (
   const kinds: Kind[] = ['http', 'net']
 
   beforeAll(async () => {
-    const blocks: string[] = []
-    for (const kind of kinds) {
-      const server = await startReportServer(kind)
-      servers.set(kind, server)
-      const port = await freePort()
-      frontends.set(kind, port)
-      blocks.push(
-        '  server {',
-        `    listen 127.0.0.1:${port};`,
-        `    proxy_pass 127.0.0.1:${server.port};`,
-        '    proxy_protocol on;',
-        '  }',
-      )
-    }
-    nginx = await startNginx(blocks.join('\n'))
+    for (const kind of kinds) servers.set(kind, await startReportServer(kind))
+    const started = await startNginxOnFreePorts(kinds.length, (ports) =>
+      kinds
+        .flatMap((kind, i) => [
+          '  server {',
+          `    listen 127.0.0.1:${ports[i]};`,
+          `    proxy_pass 127.0.0.1:${servers.get(kind)!.port};`,
+          '    proxy_protocol on;',
+          '  }',
+        ])
+        .join('\n'),
+    )
+    nginx = started.nginx
+    for (const [i, kind] of kinds.entries()) frontends.set(kind, started.ports[i]!)
   })
 
   afterAll(async () => {

@@ -76,16 +76,26 @@ export function describePeer(name: string, binaries: readonly string[], fn: () =
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen({ port: 0, host, exclusive: true }, () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
+// Ports handed out by this process: two calls never return the same one (the kernel may reuse a port
+// as soon as the probe closes it).
+const handedOut = new Set<number>()
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer()
+      server.unref()
+      server.once('error', reject)
+      server.listen({ port: 0, host, exclusive: true }, () => {
+        const { port } = server.address() as net.AddressInfo
+        server.close(() => resolve(port))
+      })
     })
-  })
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
 }
 
 export interface WaitForPortOptions {
@@ -322,6 +332,9 @@ export function haproxyGlobal(): string {
   return [
     'global',
     '  maxconn 1000',
+    // Without SO_REUSEPORT a port clash (a test in another worker took it) fails at start-up instead
+    // of two frontends silently sharing the port's connections.
+    '  noreuseport',
     '',
     'defaults',
     '  mode tcp',

@@ -24,6 +24,8 @@ interface State {
   emit: (this: NetServer, event: string | symbol, ...args: unknown[]) => boolean
   /** TLS servers only: info of raw sockets whose TLSSocket has not been created yet, by peer address:port. */
   tls: Map<string, ProxyInfo> | undefined
+  /** Connections still waiting for their header, with the function that drops one. */
+  pending: Map<Socket, () => void>
 }
 
 const noop = (): void => {}
@@ -46,6 +48,7 @@ export function withProxyProtocol<S extends NetServer>(server: S, options?: Prox
     stats: createStats(),
     emit: server.emit as State['emit'],
     tls: server instanceof TlsServer ? new Map() : undefined,
+    pending: new Map(),
   }
   Object.defineProperty(server, kState, { value: state })
   // Every 'connection' listener, including ones added later, sees the socket only after the header.
@@ -54,6 +57,14 @@ export function withProxyProtocol<S extends NetServer>(server: S, options?: Prox
     onConnection(state, args[0] as Socket)
     return true
   } as NetServer['emit']
+  // The server has not been handed the connections still sending their header, so its own
+  // closeAllConnections() cannot reach them: close() drops them, as http drops idle connections.
+  const target = server as NetServer
+  const close = target.close
+  target.close = function close_(this: NetServer, ...args: unknown[]) {
+    for (const drop of state.pending.values()) drop()
+    return close.apply(this, args as Parameters<NetServer['close']>)
+  } as NetServer['close']
   if (state.tls) {
     // https and http2 hand handlers the TLSSocket, which asks the kernel for its peer: give it the info too.
     // Prepended, so it runs before the server's own secureConnection listener creates sessions.
@@ -161,9 +172,15 @@ function readHeader(state: State, socket: Socket, peer: Peer): void {
   socket.on('end', onEnd)
   socket.on('error', onError)
   socket.on('close', onClose)
+  state.pending.set(socket, () => {
+    if (done) return
+    settle()
+    socket.destroy() // the server is closing: not an error to report
+  })
 
   function settle(): void {
     done = true
+    state.pending.delete(socket)
     stats.pending--
     clearTimeout(timer)
     socket.removeListener('readable', onReadable)

@@ -282,3 +282,19 @@ describe('stats', () => {
     })
   })
 })
+
+describe('shutdown', () => {
+  it('drops connections still waiting for their header when the server closes, without reporting them', async () => {
+    const h = await start({ headerTimeout: 60_000 })
+    const c = await connect(h.port)
+    c.write('PROXY TCP4 1.2.3.4')
+    await until(() => proxyProtocolStats(h.server)!.pending === 1)
+    const t0 = Date.now()
+    await new Promise<void>((resolve) => h.server.close(() => resolve()))
+    expect(Date.now() - t0).toBeLessThan(2000)
+    expect(await closedWithin(c, 1000)).toBe(true)
+    expect(proxyProtocolStats(h.server)!.pending).toBe(0)
+    expect(h.errors).toEqual([])
+    open.splice(open.indexOf(h.server), 1)
+  })
+})
