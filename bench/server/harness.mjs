@@ -10,6 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import http from 'node:http'
 import net from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -222,7 +223,36 @@ export async function runClient(script, cmd, data, options = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Ports, HAProxy, wrk
+// Ports, source addresses, HAProxy, wrk
+
+let sourceIndex = Math.floor(Date.now() / 1000) % 250
+/**
+ * A fresh loopback address `${prefix}N` (N cycles through 2..251, starting at a time-based offset so two
+ * runs of the benchmark a few seconds apart do not start on the same addresses). Each HAProxy run
+ * connects from its own address: the TIME_WAIT of the previous runs holds other addresses' ports.
+ */
+export function nextSource(prefix = '127.0.1.') {
+  sourceIndex = (sourceIndex + 1) % 250
+  return `${prefix}${sourceIndex + 2}`
+}
+
+/** GET / through `port` from `localAddress`, one connection; resolves with the body. */
+export function httpGet(port, localAddress) {
+  return new Promise((res, rej) => {
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/', localAddress, agent: false, headers: { connection: 'close' } },
+      (r) => {
+        let body = ''
+        r.setEncoding('utf8')
+        r.on('data', (d) => (body += d))
+        r.on('end', () => res(body))
+        r.on('error', rej)
+      },
+    )
+    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')))
+    req.on('error', rej)
+  })
+}
 
 /** A port free right now on 127.0.0.1 (the kernel's choice). */
 export function freePort() {
