@@ -63,7 +63,12 @@ describe('trust', () => {
 
   it('asks a trust function with the peer address and family', async () => {
     const asked: string[] = []
-    const h = await start({ trust: (a, f) => (asked.push(`${a}/${f}`), a === '127.0.0.5') })
+    const h = await start({
+      trust: (a, f) => {
+        asked.push(`${a}/${f}`)
+        return a === '127.0.0.5'
+      },
+    })
     expect(await exchange(h.port, v1(), '127.0.0.5')).toMatch(/^203\.0\.113\.7 51234\n$/)
     expect(await exchange(h.port, v1(), '127.0.0.6')).toBe('')
     expect(asked).toEqual(['127.0.0.5/IPv4', '127.0.0.6/IPv4'])
