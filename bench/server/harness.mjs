@@ -60,7 +60,10 @@ export function fdLimits() {
 function withNofile(cmd, args, cpus) {
   const { target } = fdLimits()
   const pin = cpus !== undefined ? `taskset -c ${cpus} ` : ''
-  return ['bash', ['-c', `ulimit -n ${target} 2>/dev/null || ulimit -n $(ulimit -Hn); exec ${pin}"$0" "$@"`, cmd, ...args]]
+  return [
+    'bash',
+    ['-c', `ulimit -n ${target} 2>/dev/null || ulimit -n $(ulimit -Hn); exec ${pin}"$0" "$@"`, cmd, ...args],
+  ]
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -110,19 +113,23 @@ export function installCleanup() {
       } catch {}
     }
   })
+  let stopping = false
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, async () => {
+      stopping = true
       log(`\n${sig}: stopping every process this benchmark started`)
       await killAll(500)
       process.exit(130)
     })
   }
   process.on('uncaughtException', async (err) => {
+    if (stopping) return // a child killed on the way out
     log(err)
     await killAll(500)
     process.exit(1)
   })
   process.on('unhandledRejection', async (err) => {
+    if (stopping) return
     log(err)
     await killAll(500)
     process.exit(1)
@@ -148,7 +155,10 @@ export async function startNode(
   let nextId = 1
   let exited = null
   const ready = new Promise((resolveReady, rejectReady) => {
-    const timer = setTimeout(() => rejectReady(new Error(`${name}: not ready after ${readyTimeoutMs} ms`)), readyTimeoutMs)
+    const timer = setTimeout(
+      () => rejectReady(new Error(`${name}: not ready after ${readyTimeoutMs} ms`)),
+      readyTimeoutMs,
+    )
     proc.on('message', (m) => {
       if (m?.type === 'ready') {
         clearTimeout(timer)
@@ -337,7 +347,12 @@ export async function startHaproxy({ serverPort, source, send, cpus }) {
   proc.stdout.on('data', (d) => (output += d))
   proc.stderr.on('data', (d) => (output += d))
   let exited = false
-  const gone = new Promise((r) => proc.once('exit', () => r((exited = true))))
+  const gone = new Promise((r) =>
+    proc.once('exit', () => {
+      exited = true
+      r()
+    }),
+  )
   const deadline = Date.now() + 10000
   while (!(await canConnect(port))) {
     if (exited || Date.now() > deadline) {
@@ -373,7 +388,8 @@ export function parseWrk(text) {
     return m ? Number(m[1]) : undefined
   }
   const lat = {}
-  for (const m of text.matchAll(/^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$/gm)) lat[`p${m[1]}`] = toMs(m[2], m[3])
+  for (const m of text.matchAll(/^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$/gm))
+    lat[`p${m[1]}`] = toMs(m[2], m[3])
   const se = text.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/)
   return {
     rps: num(/Requests\/sec:\s+([\d.]+)/),
@@ -423,22 +439,61 @@ export function machine() {
 }
 
 /**
- * Summarises the .cpuprofile files in `dir` (one per child): self time by function, top `n`, and the
- * share spent in proxyproto's own code (packages/node and packages/core dist files).
+ * Summarises the .cpuprofile files in `dir` (one per child): self time by function, top `n`; the self
+ * time in proxyproto's own code (packages/node and packages/core dist files); and its inclusive time:
+ * samples whose stack, read from the leaf up, reaches one of our frames before the server's own
+ * connection listener (so Node work we cause, such as socket.read() and unshift(), counts; the http
+ * server's handling of the connection after the hand-off does not, nor do the events our server.emit
+ * wrapper merely passes through).
  */
 export async function summariseProfiles(dir, n = 12) {
   if (!existsSync(dir)) return []
   const out = []
+  const OURS = /packages\/(node|core)\/dist\//
+  const HANDOFF = /^connectionListener(Internal)?$/
   for (const f of (await readdir(dir)).filter((x) => x.endsWith('.cpuprofile')).sort()) {
     const p = JSON.parse(await readFile(join(dir, f), 'utf8'))
     const byId = new Map(p.nodes.map((nd) => [nd.id, nd]))
+    const parent = new Map()
+    for (const nd of p.nodes) for (const c of nd.children ?? []) parent.set(c, nd.id)
+    // Our server.emit wrapper passes every other event ('request', 'listening', ...) through: what runs
+    // under it is the server's work, not ours (its own self time is ours).
+    const isWrapper = (cf) => cf.functionName === 'emit' && OURS.test(cf.url)
+    const oursInclusive = new Map()
+    const isOursInclusive = (id, leaf = true) => {
+      const key = leaf ? id : -id
+      if (oursInclusive.has(key)) return oursInclusive.get(key)
+      const cf = byId.get(id).callFrame
+      let r
+      if (isWrapper(cf)) r = leaf
+      else if (OURS.test(cf.url)) r = true
+      else if (HANDOFF.test(cf.functionName) && cf.url.includes('_http_server')) r = false
+      else r = parent.has(id) ? isOursInclusive(parent.get(id), false) : false
+      oursInclusive.set(key, r)
+      return r
+    }
     const self = new Map()
+    const breakdown = new Map()
     const dt = p.timeDeltas ?? []
     let total = 0
+    let inclusive = 0
     for (let i = 0; i < p.samples.length; i++) {
       const nd = byId.get(p.samples[i])
       const t = dt[i + 1] ?? dt[i] ?? 0
       total += t
+      if (isOursInclusive(nd.id)) {
+        inclusive += t
+        // Which of our functions, calling what: the nearest our frame and the first frame below it.
+        let below
+        let cur = nd.id
+        while (!OURS.test(byId.get(cur).callFrame.url)) {
+          below = cur
+          cur = parent.get(cur)
+        }
+        const fn = (id) => byId.get(id).callFrame.functionName || '(anonymous)'
+        const key = below === undefined ? `${fn(cur)} (own code)` : `${fn(cur)} → ${fn(below)}`
+        breakdown.set(key, (breakdown.get(key) ?? 0) + t)
+      }
       const cf = nd.callFrame
       const url = cf.url ? relative(ROOT, cf.url.replace(/^file:\/\//, '')) : ''
       const key = `${cf.functionName || '(anonymous)'} ${url ? `${url}:${cf.lineNumber + 1}` : ''}`.trim()
@@ -446,16 +501,23 @@ export async function summariseProfiles(dir, n = 12) {
     }
     const rows = [...self.entries()].sort((a, b) => b[1] - a[1])
     const busy = rows.filter(([k]) => k !== '(idle)').reduce((s, [, t]) => s + t, 0)
-    const ours = rows
-      .filter(([k]) => /packages\/(node|core)\/dist\//.test(k))
-      .reduce((s, [, t]) => s + t, 0)
+    const ours = rows.filter(([k]) => OURS.test(k)).reduce((s, [, t]) => s + t, 0)
     out.push({
       file: f,
       totalMs: total / 1000,
       busyMs: busy / 1000,
       oursMs: ours / 1000,
+      oursInclusiveMs: inclusive / 1000,
       top: rows
         .filter(([k]) => k !== '(idle)')
+        .slice(0, n)
+        .map(([k, t]) => ({ fn: k, ms: t / 1000, pctBusy: (100 * t) / busy })),
+      oursBreakdown: [...breakdown.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, n)
+        .map(([k, t]) => ({ fn: k, ms: t / 1000, pctBusy: (100 * t) / busy })),
+      topOurs: rows
+        .filter(([k]) => OURS.test(k))
         .slice(0, n)
         .map(([k, t]) => ({ fn: k, ms: t / 1000, pctBusy: (100 * t) / busy })),
     })

@@ -5,7 +5,7 @@
  * (servers/http-*.mjs) with the same trivial handler, which answers with req.socket.remoteAddress.
  *
  * Load: wrk against HAProxy, (a) keep-alive, (b) one connection per request (`Connection: close`).
- * Runs are interleaved (the variants' order rotates each round) and reported as medians; every run gets
+ * Runs (5 rounds of 5 s by default) are interleaved (the variants' order rotates each round) and reported as medians; every run gets
  * a fresh HAProxy on a new frontend port connecting from its own source address (127.0.1.N), so
  * connection-per-request runs never share a source-port space with the TIME_WAIT of earlier runs.
  * Besides wrk's numbers, the server child's own CPU time per request (process.cpuUsage() difference)
@@ -40,11 +40,12 @@ export const MODES = [
 const CLIENT = '127.0.0.23'
 
 /**
- * @param {{ rounds?: number, duration?: number, connections?: number, warmup?: number, profileDir?: string }} [o]
- *   duration and warmup in seconds; with profileDir, the server children run with --cpu-prof into it.
+ * @param {{ rounds?: number, duration?: number, connections?: number, warmup?: number, profileDir?: string, modes?: string[] }} [o]
+ *   duration and warmup in seconds; with profileDir, the server children run with --cpu-prof into it;
+ *   modes: a subset of 'keep-alive', 'close'.
  */
 export default async function httpOverhead(o = {}) {
-  const rounds = o.rounds ?? 3
+  const rounds = o.rounds ?? 5
   const duration = o.duration ?? 5
   const connections = o.connections ?? 32
   const warmup = o.warmup ?? 1
@@ -83,10 +84,12 @@ export default async function httpOverhead(o = {}) {
 
     log('## HTTP overhead: checking the address each variant reports through HAProxy')
     const checks = {}
+    let haproxyConfig
     for (const v of VARIANTS) {
       const source = nextSource()
       const haproxy = await startHaproxy({ serverPort: servers.get(v.key).ready.port, source, send: v.send })
       const expected = v.client ? CLIENT : source
+      if (v.key === 'ours') haproxyConfig = haproxy.config
       try {
         const got = await httpGet(haproxy.port, CLIENT)
         checks[v.key] = { got, expected, ok: got === expected, balancer: source }
@@ -96,12 +99,14 @@ export default async function httpOverhead(o = {}) {
         await haproxy.stop()
       }
       const c = checks[v.key]
-      log(`  ${c.ok ? 'ok ' : 'BAD'}  ${v.label}: client ${CLIENT} via balancer ${source} → handler saw ${c.got}`)
+      log(
+        `  ${c.ok ? 'ok ' : 'BAD'}  ${v.label}: client ${CLIENT} via balancer ${source} → handler saw ${c.got}`,
+      )
     }
     const timed = VARIANTS.filter((v) => checks[v.key].ok)
 
     const modes = {}
-    for (const mode of MODES) {
+    for (const mode of MODES.filter((x) => !o.modes || o.modes.includes(x.key))) {
       log(`## HTTP overhead, ${mode.label}: warm-up ${warmup} s per variant`)
       for (const v of timed) await run(v, mode, warmup)
       const runs = []
@@ -133,7 +138,7 @@ export default async function httpOverhead(o = {}) {
               s + (x.socketErrors ? Object.values(x.socketErrors).reduce((a, b) => a + b, 0) : 0) + x.non2xx,
             0,
           ),
-          // Per round, this variant's requests/s over plain's in the same round.
+          // Per round, this variant's requests/s over plain's in the same round (and their median below).
           roundRatios: mine.map((x) => {
             const p = runs.find((y) => y.round === x.round && y.variant === 'plain')
             return p ? x.rps / p.rps : Number.NaN
@@ -145,6 +150,7 @@ export default async function httpOverhead(o = {}) {
         const s = summary[v.key]
         if (s.na || !plain || plain.na) continue
         s.ratio = s.rps / plain.rps
+        s.roundRatioMedian = median(s.roundRatios)
         s.cpuRatio = s.cpuPerRequestUs / plain.cpuPerRequestUs
       }
       modes[mode.key] = { label: mode.label, target: mode.target, command: runs[0]?.command, runs, summary }
@@ -157,13 +163,13 @@ export default async function httpOverhead(o = {}) {
       profiles = {}
       for (const v of VARIANTS) profiles[v.key] = await summariseProfiles(join(o.profileDir, v.key))
     }
-    return { rounds, duration, connections, warmup, checks, modes, oursStats, profiles }
+    return { rounds, duration, connections, warmup, checks, modes, oursStats, profiles, haproxyConfig }
   } finally {
     for (const s of servers.values()) await s.stop()
   }
 }
 
-/** Targets from the brief, as { text, met } lines. */
+/** Targets from the brief, as { text, met } lines (met: null when not measured). */
 export function httpTargets(result) {
   const out = []
   for (const mode of MODES) {
@@ -171,7 +177,7 @@ export function httpTargets(result) {
     const ours = m?.summary.ours
     const findhit = m?.summary.findhit
     if (!ours || ours.na || ours.ratio === undefined) {
-      out.push({ text: `${mode.label}: ours ≥ ${mode.target}× plain: not measured`, met: false })
+      out.push({ text: `${mode.label}: ours ≥ ${mode.target}× plain: not measured`, met: null })
       continue
     }
     out.push({
@@ -193,8 +199,15 @@ if (isMain(import.meta.url)) {
   installCleanup()
   try {
     const r = await httpOverhead()
-    console.log(JSON.stringify({ ...r, modes: Object.fromEntries(Object.entries(r.modes).map(([k, m]) => [k, m.summary])) }, null, 2))
-    for (const t of httpTargets(r)) console.log(`${t.met ? 'met   ' : 'MISSED'} ${t.text}`)
+    console.log(
+      JSON.stringify(
+        { ...r, modes: Object.fromEntries(Object.entries(r.modes).map(([k, m]) => [k, m.summary])) },
+        null,
+        2,
+      ),
+    )
+    for (const t of httpTargets(r))
+      console.log(`${t.met === null ? '      ' : t.met ? 'met   ' : 'MISSED'} ${t.text}`)
   } finally {
     await killAll()
   }

@@ -37,7 +37,12 @@ export function serve(server, commands = {}) {
         case 'memory': {
           const gc = await settleGc()
           const mem = process.memoryUsage()
-          reply({ gc, memory: mem, connections: await connections(server), stats: proxyProtocolStats(server) })
+          reply({
+            gc,
+            memory: mem,
+            connections: await connections(server),
+            stats: proxyProtocolStats(server),
+          })
           break
         }
         case 'cpu':

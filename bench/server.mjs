@@ -1,0 +1,332 @@
+/**
+ * Server benchmarks: @proxyproto/node's withProxyProtocol against a plain Node server (and
+ * findhit-proxywrap 0.3.13 for HTTP), behind a real HAProxy in TCP mode, loaded by wrk and by Node client
+ * processes. Runs bench/server/{http-overhead,ws-connect,memory}.mjs, prints a markdown report and writes
+ * it to bench/results/server.md (+ server.json).
+ *
+ *   npm run bench:server                       builds the packages, then runs everything (≈ 4-5 min);
+ *                                              writes bench/results/server.md + server.json
+ *   node bench/server.mjs --only=http,ws       a subset; writes bench/results/server-partial.md (+ .json)
+ *   node bench/server.mjs --rounds=3           HTTP and WebSocket rounds (default 5 each)
+ *   node bench/server.mjs --profile            HTTP connection-per-request only, server children under
+ *                                              --cpu-prof; the hottest functions go to
+ *                                              bench/results/server-profile.md (+ .json)
+ *
+ * A benchmark, not a test: it never fails on a slow result, it reports it (missed targets are marked).
+ * Every process it starts (servers, clients, HAProxy, wrk) is its own child and is killed by pid on exit,
+ * on error and on Ctrl-C.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { loadavg, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { installCleanup, killAll, log, machine, stillRunning } from './server/harness.mjs'
+import httpOverhead, { httpTargets, MODES, VARIANTS } from './server/http-overhead.mjs'
+import memory from './server/memory.mjs'
+import wsConnect, { WS_VARIANTS } from './server/ws-connect.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const require = createRequire(import.meta.url)
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'http,ws,memory' },
+    profile: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+  },
+})
+const only = new Set(args.profile ? ['http'] : args.only.split(',').map((s) => s.trim()))
+const rounds = args.rounds ? Number(args.rounds) : undefined
+const duration = args.duration ? Number(args.duration) : undefined
+
+installCleanup()
+const m = machine()
+const startedAt = new Date()
+// Started by npm: name the script and what it ran; otherwise the node command line.
+const { npm_lifecycle_event: npmScript, npm_lifecycle_script: npmCommand } = process.env
+const command =
+  npmScript && npmCommand
+    ? `npm run ${npmScript} (${npmCommand})`
+    : `node bench/server.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`
+const versions = {
+  ws: require('ws/package.json').version,
+  findhit: require('findhit-proxywrap/package.json').version,
+  proxyprotoNode: require('@proxyproto/node/package.json').version,
+}
+
+const results = {}
+let profileDir
+try {
+  if (args.profile) profileDir = await mkdtemp(join(tmpdir(), 'proxyproto-bench-prof-'))
+  // Profiles: connection per request only, where the per-connection work is (keep-alive has none of ours).
+  const modes = args.profile ? ['close'] : undefined
+  if (only.has('http')) results.http = await httpOverhead({ rounds, duration, profileDir, modes })
+  if (only.has('ws')) results.ws = await wsConnect({ rounds })
+  if (only.has('memory')) results.memory = await memory()
+} finally {
+  await killAll()
+  if (profileDir) await rm(profileDir, { recursive: true, force: true })
+}
+const left = stillRunning()
+
+// ----------------------------------------------------------------------------------------------------
+// Report
+
+const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a')
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a')
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a')
+const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(3)}×` : 'n/a')
+const mb = (bytes) => (bytes / 1048576).toFixed(2)
+const sendName = { none: 'no header', v1: '`send-proxy` (v1)', v2: '`send-proxy-v2`' }
+
+const lines = []
+const p = (s = '') => lines.push(s)
+p(
+  args.profile
+    ? '# Server benchmark, CPU profile run (timings perturbed by the profiler)'
+    : '# Server benchmarks: withProxyProtocol vs plain Node (and findhit-proxywrap) behind HAProxy',
+)
+p()
+p(`- Machine: ${m.cpu} × ${m.cores} logical cores (${m.platform}), shared with other work: expect noise`)
+p(`- Node ${m.node} (V8 ${m.v8}); ${m.haproxy ?? 'HAProxy: not found'}; ${m.wrk ?? 'wrk: not found'}`)
+p(
+  `- Packages: @proxyproto/node ${versions.proxyprotoNode} (built dist), ws ${versions.ws}, findhit-proxywrap ${versions.findhit}`,
+)
+p(
+  `- File descriptors: soft ${m.nofile.soft}, hard ${m.nofile.hard}; every child is started with \`ulimit -n ${m.nofile.target}\``,
+)
+p(
+  `- ${startedAt.toISOString()}, load average at start ${m.loadavg.join(' ')}, at end ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+)
+p(`- Command: \`${command}\``)
+p(`- Processes left running after the benchmark: ${left.length ? left.join(', ') : 'none'}`)
+p()
+
+const h = results.http
+if (h) {
+  p('## 1. HTTP server overhead behind HAProxy')
+  p()
+  p(
+    `Each server runs in its own child process (\`bench/server/servers/http-*.mjs\`) with the same handler, which answers with \`req.socket.remoteAddress\`. ` +
+      'A fresh HAProxy (TCP mode, `nbthread 1`) per run, on a new port, connecting from its own source address 127.0.1.N. ' +
+      `${h.rounds} rounds of ${h.duration} s per variant and mode, interleaved (order rotating each round) after a ${h.warmup} s warm-up; medians below. ` +
+      '"server CPU" is the server process\'s own user+system CPU time per request (`process.cpuUsage()`), less sensitive than req/s to other work on the machine.',
+  )
+  p()
+  if (h.haproxyConfig) {
+    p('HAProxy configuration (withProxyProtocol runs; plain has no `send-proxy*`, findhit has `send-proxy`):')
+    p()
+    p('```')
+    p(
+      h.haproxyConfig
+        .trim()
+        .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
+        .replace(/source 127\.0\.1\.\d+/, 'source 127.0.1.<N, new each run>'),
+    )
+    p('```')
+    p()
+  }
+  p('Address check before timing (one request from 127.0.0.23 through each HAProxy):')
+  for (const v of VARIANTS) {
+    const c = h.checks[v.key]
+    p(
+      `- ${v.label} (${sendName[v.send]}): handler saw \`${c.got}\`, expected ${v.client ? 'the client' : 'the balancer'} \`${c.expected}\` → ${c.ok ? 'ok' : '**wrong**'}`,
+    )
+  }
+  p()
+  for (const mode of MODES) {
+    const mm = h.modes[mode.key]
+    if (!mm) continue
+    p(`### ${mode.label}: \`${mm.command?.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:<haproxy>')}\``)
+    p()
+    p(
+      '| server | HAProxy sends | req/s | vs plain | vs plain, median of rounds | p50 ms | p99 ms | server CPU µs/req | vs plain | errors |',
+    )
+    p('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const v of VARIANTS) {
+      const s = mm.summary[v.key]
+      if (s.na) {
+        p(`| ${v.label} | ${sendName[v.send]} | n/a (${s.na}) | | | | | | | |`)
+        continue
+      }
+      p(
+        `| ${v.label} | ${sendName[v.send]} | ${f0(s.rps)} | ${ratio(s.ratio)} | ${ratio(s.roundRatioMedian)} | ${f2(s.p50)} | ${f2(s.p99)} | ${f1(s.cpuPerRequestUs)} | ${ratio(s.cpuRatio)} | ${s.errors} |`,
+      )
+    }
+    p()
+    p(
+      `Per round, req/s (ratio to plain in the same round): ${VARIANTS.filter((v) => !mm.summary[v.key].na)
+        .map(
+          (v) =>
+            `${v.key} ${mm.runs
+              .filter((r) => r.variant === v.key)
+              .map(
+                (r) =>
+                  `${f0(r.rps)}${v.key === 'plain' ? '' : ` (${f2(mm.summary[v.key].roundRatios[r.round - 1])})`}`,
+              )
+              .join(', ')}`,
+        )
+        .join('; ')}`,
+    )
+    p()
+  }
+  p('Targets:')
+  for (const t of httpTargets(h)) p(`- ${t.text}${t.met === null ? '' : t.met ? ' → met' : ' → **missed**'}`)
+  p()
+  p(`withProxyProtocol's counters at the end: \`${JSON.stringify(h.oursStats)}\``)
+  p()
+}
+
+const w = results.ws
+if (w) {
+  p('## 2. WebSocket connect rate behind HAProxy')
+  p()
+  p(
+    `\`ws\` WebSocketServer on an http.Server (\`bench/server/servers/ws.mjs\`), HAProxy TCP as above. A client process (\`bench/server/clients/ws-client.mjs\`) opens ${w.total} connections, ${w.concurrency} at a time, each open → one message → the server's answer → close. ` +
+      `${w.rounds} interleaved rounds after ${w.warmup} warm-up connections per variant; medians.`,
+  )
+  p()
+  p('Address check before timing (one connection from 127.0.0.23):')
+  for (const v of WS_VARIANTS) {
+    const c = w.checks[v.key]
+    p(`- ${v.label}: server saw \`${c.got}\`, expected \`${c.expected}\` → ${c.ok ? 'ok' : '**wrong**'}`)
+  }
+  p()
+  p('| server | HAProxy sends | connections/s | vs plain | server CPU µs/connection | vs plain | failed |')
+  p('|---|---|---:|---:|---:|---:|---:|')
+  for (const v of WS_VARIANTS) {
+    const s = w.summary[v.key]
+    if (s.na) {
+      p(`| ${v.label} | ${sendName[v.send]} | n/a (${s.na}) | | | | |`)
+      continue
+    }
+    p(
+      `| ${v.label} | ${sendName[v.send]} | ${f0(s.perSecond)} | ${ratio(s.ratio)} | ${f0(s.cpuPerConnectionUs)} | ${ratio(s.cpuRatio)} | ${s.failed} |`,
+    )
+  }
+  p()
+  p(
+    `Per round, connections/s: ${WS_VARIANTS.map(
+      (v) =>
+        `${v.key} ${w.runs
+          .filter((r) => r.variant === v.key)
+          .map((r) => f0(r.perSecond))
+          .join(', ')}`,
+    ).join('; ')}`,
+  )
+  p()
+  p(`withProxyProtocol's counters at the end: \`${JSON.stringify(w.oursStats)}\``)
+  p()
+}
+
+const mem = results.memory
+if (mem) {
+  p('## 3. Memory')
+  p()
+  p(
+    `A net server in a child process started with \`--expose-gc\` (\`bench/server/servers/net-memory.mjs\`; withProxyProtocol with \`headerTimeout: 600000\`), a client process holding the other ends (\`bench/server/clients/connections.mjs\`), no HAProxy. ` +
+      'Heap and RSS are read after `gc()` in the server, after a short warm-up, before and with the connections open (Δ = difference, scaled to the connection count; RSS also keeps the pages V8 grew its heap into, so it is the coarser of the two).' +
+      (mem.scaled ? ` **Connection count ${mem.scaled}.**` : ''),
+  )
+  p()
+  p(`### ${mem.count} connections open at once`)
+  p()
+  p(
+    `| client sent | server | open | waiting for header | heap used Δ MB per ${mem.count} | heap bytes / connection | RSS Δ MB per ${mem.count} | RSS bytes / connection |`,
+  )
+  p('|---|---|---:|---:|---:|---:|---:|---:|')
+  const payloads = [...new Set(mem.pending.map((r) => r.payload))]
+  for (const key of payloads) {
+    const rows = mem.pending.filter((r) => r.payload === key)
+    for (const r of rows) {
+      p(
+        `| ${r.payloadLabel} | ${r.variant === 'plain' ? 'plain net' : 'withProxyProtocol(net)'} | ${r.serverConnections} | ${r.pendingHeaders ?? '–'} | ${mb(r.heapPerConnection * mem.count)} | ${f0(r.heapPerConnection)} | ${mb(r.rssPerConnection * mem.count)} | ${f0(r.rssPerConnection)} |`,
+      )
+    }
+    const plain = rows.find((r) => r.variant === 'plain')
+    const ours = rows.find((r) => r.variant === 'proxyproto')
+    if (plain && ours) {
+      p(
+        `| ${ours.payloadLabel} | **ours − plain** | | | **${mb((ours.heapPerConnection - plain.heapPerConnection) * mem.count)}** | **${f0(ours.heapPerConnection - plain.heapPerConnection)}** | ${mb((ours.rssPerConnection - plain.rssPerConnection) * mem.count)} | ${f0(ours.rssPerConnection - plain.rssPerConnection)} |`,
+      )
+    }
+  }
+  p()
+  const c = mem.churn
+  p(
+    `### ${c.total} connections that come and go (whole v2 header + 1 byte + close, ${c.concurrency} at a time, from ${c.sources})`,
+  )
+  p()
+  p(
+    `${c.ok} completed, ${c.failed} failed${c.failed ? ` (${JSON.stringify(c.failures)})` : ''}, ${f0(c.perSecond)} connections/s. Counters before: \`${JSON.stringify(c.statsBefore)}\`, after: \`${JSON.stringify(c.statsAfter)}\`; open connections after: ${c.connectionsAfter}.`,
+  )
+  p()
+  p('| after | heap used MB | heap total MB | external MB | RSS MB | open | waiting |')
+  p('|---:|---:|---:|---:|---:|---:|---:|')
+  for (const cp of c.checkpoints) {
+    p(
+      `| ${cp.after} | ${mb(cp.heapUsed)} | ${mb(cp.heapTotal)} | ${mb(cp.external)} | ${mb(cp.rss)} | ${cp.connections} | ${cp.pending} |`,
+    )
+  }
+  p()
+}
+
+if (h?.profiles) {
+  p('## CPU profiles of the server children (all timed runs and the warm-up together)')
+  p()
+  p(
+    'Sampled wall-clock profiles (`--cpu-prof`), so on a busy machine the times include descheduled time and ' +
+      'are larger than the CPU times above; compare shares, not absolute values. "Inclusive" time of proxyproto ' +
+      "counts every sample whose stack reaches our code before the server's own connection listener (the Node " +
+      'work we cause, such as `socket.read()`, `unshift()`, timers, counts; the HTTP handling after the hand-off ' +
+      'and the events our `server.emit` wrapper only passes through do not).',
+  )
+  p()
+  for (const v of VARIANTS) {
+    for (const prof of h.profiles[v.key] ?? []) {
+      const served = [...(h.modes['keep-alive']?.runs ?? []), ...(h.modes.close?.runs ?? [])]
+        .filter((r) => r.variant === v.key)
+        .reduce((a, r) => a + r.requests, 0)
+      p(
+        `### ${v.label}: busy ${f0(prof.busyMs)} ms; proxyproto self ${f0(prof.oursMs)} ms (${f1((100 * prof.oursMs) / prof.busyMs)} %), inclusive ${f0(prof.oursInclusiveMs)} ms (${f1((100 * prof.oursInclusiveMs) / prof.busyMs)} %)`,
+      )
+      p()
+      p('| self ms | % of busy | function |')
+      p('|---:|---:|---|')
+      for (const t of prof.top) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | \`${t.fn}\` |`)
+      p()
+      if (prof.oursInclusiveMs > 0.005 * prof.busyMs) {
+        p('Inclusive time under proxyproto, by our function → what it called:')
+        p()
+        p('| ms | % of busy | our function → callee |')
+        p('|---:|---:|---|')
+        for (const t of prof.oursBreakdown) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | \`${t.fn}\` |`)
+        p()
+      }
+      p(`(${served} requests timed in this child, plus warm-up and checks.)`)
+      p()
+    }
+  }
+}
+
+const md = `${lines.join('\n')}\n`
+console.log(`\n${md}`)
+const outDir = join(here, 'results')
+const complete = ['http', 'ws', 'memory'].every((k) => only.has(k))
+const base = args.profile ? 'server-profile' : complete ? 'server' : 'server-partial'
+await mkdir(outDir, { recursive: true })
+await writeFile(join(outDir, `${base}.md`), md)
+const json = {
+  machine: m,
+  command,
+  startedAt: startedAt.toISOString(),
+  versions,
+  processesLeftRunning: left,
+  ...results,
+}
+await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(json, null, 2)}\n`)
+log(`written to ${join(outDir, `${base}.md`)}`)
