@@ -9,11 +9,11 @@ export interface Peer {
 
 export interface ProxyInfo {
   /** The parsed header; null when the connection was served without one (untrusted 'direct', optional mode). */
-  header: ProxyHeader | null
+  readonly header: ProxyHeader | null
   /** The TCP peer: the load balancer's own address. */
-  peer: Peer
+  readonly peer: Peer
   /** The client the connection is for: the header's source, or the peer for LOCAL, UNKNOWN, UNSPEC and UNIX. */
-  client: Peer
+  readonly client: Peer
   /** Decoded TLVs (computed on first access). */
   readonly tlvs: DecodedTlvs
 }
@@ -21,33 +21,46 @@ export interface ProxyInfo {
 /** Where the info lives on a socket; a registry symbol so two installed copies agree. */
 export const kProxyInfo = Symbol.for('proxyproto.info')
 
+type InfoSocket = Socket & { [kProxyInfo]?: ProxyInfo }
+
+class Info implements ProxyInfo {
+  #tlvs: DecodedTlvs | undefined = undefined
+  constructor(
+    readonly header: ProxyHeader | null,
+    readonly peer: Peer,
+    readonly client: Peer,
+  ) {}
+  get tlvs(): DecodedTlvs {
+    this.#tlvs ??= decodeTlvs(this.header?.tlvs ?? [])
+    return this.#tlvs
+  }
+}
+
 export function createInfo(header: ProxyHeader | null, peer: Peer): ProxyInfo {
-  let client = peer
   const src = header?.source
   if (header?.command === 'PROXY' && (header.family === 'IPv4' || header.family === 'IPv6') && src && 'address' in src) {
-    client = { address: src.address, port: src.port, family: header.family }
+    return new Info(header, peer, { address: src.address, port: src.port, family: header.family })
   }
-  let tlvs: DecodedTlvs | undefined
-  return {
-    header,
-    peer,
-    client,
-    get tlvs() {
-      tlvs ??= decodeTlvs(header?.tlvs ?? [])
-      return tlvs
-    },
+  return new Info(header, peer, peer)
+}
+
+// One set of descriptors for every socket: the getters read the client from the socket's info.
+const remoteAddress = { get: clientOf((c) => c.address), configurable: true, enumerable: true }
+const remotePort = { get: clientOf((c) => c.port), configurable: true, enumerable: true }
+const remoteFamily = { get: clientOf((c) => c.family), configurable: true, enumerable: true }
+function clientOf<T>(pick: (client: Peer) => T): (this: InfoSocket) => T {
+  return function get(this: InfoSocket) {
+    return pick(this[kProxyInfo]!.client)
   }
 }
 
 /** Makes `socket` report the client: remoteAddress, remotePort and remoteFamily shadow net.Socket's getters. */
 export function applyInfo(socket: Socket, info: ProxyInfo): void {
-  Object.defineProperty(socket, kProxyInfo, { value: info, configurable: true })
+  ;(socket as InfoSocket)[kProxyInfo] = info
   if (info.client === info.peer) return
-  Object.defineProperties(socket, {
-    remoteAddress: { value: info.client.address, configurable: true, enumerable: true },
-    remotePort: { value: info.client.port, configurable: true, enumerable: true },
-    remoteFamily: { value: info.client.family, configurable: true, enumerable: true },
-  })
+  Object.defineProperty(socket, 'remoteAddress', remoteAddress)
+  Object.defineProperty(socket, 'remotePort', remotePort)
+  Object.defineProperty(socket, 'remoteFamily', remoteFamily)
 }
 
 type Target = Socket | { socket?: unknown } | null | undefined
@@ -58,9 +71,9 @@ type Target = Socket | { socket?: unknown } | null | undefined
  */
 export function getProxyInfo(target: Target): ProxyInfo | undefined {
   if (target === null || typeof target !== 'object') return undefined
-  const own = (target as Record<symbol, unknown>)[kProxyInfo]
-  if (own) return own as ProxyInfo
+  const own = (target as InfoSocket)[kProxyInfo]
+  if (own) return own
   const socket = (target as { socket?: unknown }).socket
-  if (socket && typeof socket === 'object') return (socket as Record<symbol, unknown>)[kProxyInfo] as ProxyInfo | undefined
+  if (socket && typeof socket === 'object') return (socket as InfoSocket)[kProxyInfo]
   return undefined
 }

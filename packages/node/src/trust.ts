@@ -63,5 +63,18 @@ export function compileTrust(trust: TrustInput = DEFAULT_TRUST): TrustFunction {
     if (!/^\d{1,3}$/.test(prefixText) || prefix > (v === 4 ? 32 : 128)) bad(entry)
     list.addSubnet(address, prefix, type)
   }
-  return (address, family) => list.check(address, family === 'IPv6' ? 'ipv6' : 'ipv4')
+  // BlockList.check builds a SocketAddress on every call; a balancer is a handful of addresses, so the
+  // verdicts are remembered (bounded: cleared when it grows past CACHE_SIZE, e.g. with untrusted: 'direct').
+  const cache = new Map<string, boolean>()
+  return (address, family) => {
+    let verdict = cache.get(address)
+    if (verdict === undefined) {
+      verdict = list.check(address, family === 'IPv6' ? 'ipv6' : 'ipv4')
+      if (cache.size >= CACHE_SIZE) cache.clear()
+      cache.set(address, verdict)
+    }
+    return verdict
+  }
 }
+
+const CACHE_SIZE = 1024

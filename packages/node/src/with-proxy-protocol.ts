@@ -13,19 +13,22 @@ import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer, type TLSSocket } from 'node:tls'
 import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './info.js'
 import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { kPending, Pending, PendingQueue, type PendingSocket } from './pending.js'
 import { createStats, type ProxyProtocolStats } from './stats.js'
 
 const kState = Symbol.for('proxyproto.server')
+
+type Emit = (this: NetServer, event: string | symbol, ...args: unknown[]) => boolean
 
 interface State {
   server: NetServer
   options: ResolvedOptions
   stats: ProxyProtocolStats
-  emit: (this: NetServer, event: string | symbol, ...args: unknown[]) => boolean
+  emit: Emit
   /** TLS servers only: info of raw sockets whose TLSSocket has not been created yet, by peer address:port. */
   tls: Map<string, ProxyInfo> | undefined
-  /** Connections still waiting for their header, with the function that drops one. */
-  pending: Map<Socket, () => void>
+  /** Connections still waiting for their header, oldest first. */
+  pending: PendingQueue<State>
 }
 
 const noop = (): void => {}
@@ -42,29 +45,53 @@ export function withProxyProtocol<S extends NetServer>(server: S, options?: Prox
   if ((server as unknown as Record<symbol, unknown>)[kState]) {
     throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'this server is already prepared by withProxyProtocol')
   }
-  const state: State = {
-    server,
-    options: resolveOptions(options),
+  const resolved = resolveOptions(options)
+  const target = server as NetServer
+  const emit = target.emit as Emit
+  const state = {
+    server: target,
+    options: resolved,
     stats: createStats(),
-    emit: server.emit as State['emit'],
+    emit,
     tls: server instanceof TlsServer ? new Map() : undefined,
-    pending: new Map(),
-  }
+  } as State
+  state.pending = new PendingQueue(state, resolved.headerTimeout, (p) =>
+    fail(p, new ProxyProtocolError(ErrorCodes.HEADER_TIMEOUT, `no complete PROXY header within ${resolved.headerTimeout} ms`)),
+  )
   Object.defineProperty(server, kState, { value: state })
+
   // Every 'connection' listener, including ones added later, sees the socket only after the header.
-  server.emit = function emit(this: NetServer, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'connection') return state.emit.call(this, event, ...args)
-    onConnection(state, args[0] as Socket)
-    return true
+  // Fixed parameters rather than a rest array: this runs for every event the server emits.
+  target.emit = function emit_(this: NetServer, event: string | symbol, a?: unknown, b?: unknown): boolean {
+    if (event === 'connection') {
+      onConnection(state, a as Socket)
+      return true
+    }
+    switch (arguments.length) {
+      case 1:
+        return emit.call(this, event)
+      case 2:
+        return emit.call(this, event, a)
+      case 3:
+        return emit.call(this, event, a, b)
+      default:
+        return Reflect.apply(emit, this, arguments) as boolean
+    }
   } as NetServer['emit']
+
   // The server has not been handed the connections still sending their header, so its own
   // closeAllConnections() cannot reach them: close() drops them, as http drops idle connections.
-  const target = server as NetServer
   const close = target.close
   target.close = function close_(this: NetServer, ...args: unknown[]) {
-    for (const drop of state.pending.values()) drop()
+    while (state.pending.head !== undefined) {
+      const p = state.pending.head
+      settle(p)
+      p.socket.on('error', noop)
+      p.socket.destroy() // the server is closing: not an error to report
+    }
     return close.apply(this, args as Parameters<NetServer['close']>)
   } as NetServer['close']
+
   if (state.tls) {
     // https and http2 hand handlers the TLSSocket, which asks the kernel for its peer: give it the info too.
     // Prepended, so it runs before the server's own secureConnection listener creates sessions.
@@ -113,7 +140,14 @@ function onConnection(state: State, socket: Socket): void {
     cause = err
   }
   if (trusted) {
-    readHeader(state, socket, peer)
+    const p = new Pending(state.pending, socket, peer)
+    ;(socket as Sock)[kPending] = p
+    state.pending.push(p)
+    state.stats.pending++
+    socket.on('readable', onReadable)
+    socket.on('end', onEnd)
+    socket.on('error', onError)
+    socket.on('close', onClose)
   } else if (state.options.untrusted === 'direct' && cause === undefined) {
     // Served as a plain connection: nothing is read, so a header it sends is just application data.
     state.stats.direct++
@@ -124,110 +158,116 @@ function onConnection(state: State, socket: Socket): void {
   }
 }
 
-function readHeader(state: State, socket: Socket, peer: Peer): void {
-  const { options, stats } = state
-  let buffered: Buffer | undefined
-  let done = false
-  stats.pending++
+// The listeners below are shared by every pending connection: `this` is the socket.
 
-  const timer = setTimeout(() => {
-    fail(new ProxyProtocolError(ErrorCodes.HEADER_TIMEOUT, `no complete PROXY header within ${options.headerTimeout} ms`))
-  }, options.headerTimeout)
-
-  const onReadable = (): void => {
-    let chunk: Buffer | null
-    // biome-ignore lint/suspicious/noAssignInExpressions: the stream read loop
-    while ((chunk = socket.read() as Buffer | null) !== null) {
-      buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk])
-      let result: ReturnType<typeof parse>
-      try {
-        result = parse(buffered, options.parse)
-      } catch (err) {
-        fail(err as ProxyProtocolError)
-        return
-      }
-      if (result.status === 'incomplete') continue
-      socket.removeListener('readable', onReadable)
-      socket.removeListener('end', onEnd)
-      if (result.status === 'absent') {
-        if (options.mode === 'optional') accept(null, buffered)
-        else fail(new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
-        return
-      }
-      accept(result.header, buffered.subarray(result.length))
-      return
-    }
-  }
-  const onEnd = (): void => {
-    fail(new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'peer ended the connection before the PROXY header was complete'))
-  }
-  let lastError: unknown
-  const onError = (err: unknown): void => {
-    lastError = err // 'close' follows
-  }
-  const onClose = (): void => {
-    fail(new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause: lastError }))
-  }
-  socket.on('readable', onReadable)
-  socket.on('end', onEnd)
-  socket.on('error', onError)
-  socket.on('close', onClose)
-  state.pending.set(socket, () => {
-    if (done) return
-    settle()
-    socket.destroy() // the server is closing: not an error to report
-  })
-
-  function settle(): void {
-    done = true
-    state.pending.delete(socket)
-    stats.pending--
-    clearTimeout(timer)
-    socket.removeListener('readable', onReadable)
-    socket.removeListener('end', onEnd)
-    socket.removeListener('close', onClose)
-  }
-
-  function fail(error: ProxyProtocolError): void {
-    if (done) return
-    settle()
-    // onError stays: the socket is being destroyed and may still report a reset.
-    refuse(state, socket, peer, error)
-  }
-
-  function accept(header: ProxyHeader | null, rest: Buffer): void {
-    // Give back what follows the header, in front of anything still buffered, before any reader sees it.
-    if (rest.length > 0) socket.unshift(rest)
-    if (header === null || !options.onHeader) {
-      finish(header)
-      return
-    }
-    let verdict: ReturnType<NonNullable<typeof options.onHeader>>
+function onReadable(this: Sock): void {
+  const p = this[kPending]
+  if (p === undefined) return
+  const options = stateOf(p).options
+  let chunk: Buffer | null
+  // biome-ignore lint/suspicious/noAssignInExpressions: the stream read loop
+  while ((chunk = this.read() as Buffer | null) !== null) {
+    const buffered = p.buffered === undefined ? chunk : Buffer.concat([p.buffered, chunk])
+    p.buffered = buffered
+    let result: ReturnType<typeof parse>
     try {
-      verdict = options.onHeader(header, socket)
+      result = parse(buffered, options.parse)
     } catch (err) {
-      fail(rejected(err))
+      fail(p, err as ProxyProtocolError)
       return
     }
-    if (verdict && typeof (verdict as Promise<unknown>).then === 'function') {
-      ;(verdict as Promise<boolean | undefined | void>).then(
-        (ok) => (ok === false ? fail(rejected()) : finish(header)),
-        (err) => fail(rejected(err)),
-      )
-    } else if (verdict === false) fail(rejected())
-    else finish(header)
+    if (result.status === 'incomplete') continue
+    // Stop reading: from here on the bytes belong to the server.
+    this.removeListener('readable', onReadable)
+    this.removeListener('end', onEnd)
+    if (result.status === 'absent') {
+      if (options.mode === 'optional') accept(p, null, buffered)
+      else fail(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
+      return
+    }
+    accept(p, result.header, buffered.subarray(result.length))
+    return
   }
+}
 
-  function finish(header: ProxyHeader | null): void {
-    if (done) return
-    settle()
-    socket.removeListener('error', onError)
-    if (header === null) stats.direct++
-    else if (header.command === 'LOCAL') stats.local++
-    else if (header.version === 1) stats.accepted.v1++
-    else stats.accepted.v2++
-    deliver(state, socket, createInfo(header, peer))
+function onEnd(this: Sock): void {
+  const p = this[kPending]
+  if (p) fail(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'peer ended the connection before the PROXY header was complete'))
+}
+
+function onError(this: Sock, err: unknown): void {
+  const p = this[kPending]
+  if (p) p.lastError = err // 'close' follows
+}
+
+function onClose(this: Sock): void {
+  const p = this[kPending]
+  if (p) {
+    const error = new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause: p.lastError })
+    fail(p, error)
   }
+}
+
+type Waiting = Pending<State>
+type Sock = PendingSocket<State>
+
+function stateOf(p: Waiting): State {
+  return p.queue.owner
+}
+
+function settle(p: Waiting): void {
+  const socket = p.socket as Sock
+  socket[kPending] = undefined
+  p.queue.remove(p)
+  stateOf(p).stats.pending--
+  socket.removeListener('readable', onReadable)
+  socket.removeListener('end', onEnd)
+  socket.removeListener('error', onError)
+  socket.removeListener('close', onClose)
+}
+
+function fail(p: Waiting, error: ProxyProtocolError): void {
+  if ((p.socket as Sock)[kPending] !== p) return
+  settle(p)
+  refuse(stateOf(p), p.socket, p.peer, error)
+}
+
+function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer): void {
+  const { socket } = p
+  // Give back what follows the header, in front of anything still buffered, before any reader sees it.
+  if (rest.length > 0) socket.unshift(rest)
+  const onHeader = stateOf(p).options.onHeader
+  if (header === null || onHeader === undefined) {
+    finish(p, header)
+    return
+  }
+  let verdict: ReturnType<typeof onHeader>
+  try {
+    verdict = onHeader(header, socket)
+  } catch (err) {
+    fail(p, rejected(err))
+    return
+  }
+  if (verdict && typeof (verdict as Promise<unknown>).then === 'function') {
+    // The header timeout, FIN/RST and server.close() still apply while the promise is pending.
+    ;(verdict as Promise<boolean | undefined | void>).then(
+      (ok) => (ok === false ? fail(p, rejected()) : finish(p, header)),
+      (err) => fail(p, rejected(err)),
+    )
+  } else if (verdict === false) fail(p, rejected())
+  else finish(p, header)
+}
+
+function finish(p: Waiting, header: ProxyHeader | null): void {
+  if ((p.socket as Sock)[kPending] !== p) return // closed, timed out or dropped meanwhile
+  const state = stateOf(p)
+  settle(p)
+  const stats = state.stats
+  if (header === null) stats.direct++
+  else if (header.command === 'LOCAL') stats.local++
+  else if (header.version === 1) stats.accepted.v1++
+  else stats.accepted.v2++
+  deliver(state, p.socket, createInfo(header, p.peer))
 }
 
 function rejected(cause?: unknown): ProxyProtocolError {

@@ -51,3 +51,17 @@ describe('compileTrust', () => {
     },
   )
 })
+
+describe('compileTrust cache', () => {
+  it('gives the same verdicts with a warm cache and after it overflows', () => {
+    const trust = compileTrust(['10.0.0.0/8'])
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 1500; i++) {
+        const inside = `10.0.${i >> 8}.${i & 255}`
+        const outside = `11.0.${i >> 8}.${i & 255}`
+        expect(trust(inside, 'IPv4')).toBe(true)
+        expect(trust(outside, 'IPv4')).toBe(false)
+      }
+    }
+  })
+})

@@ -1,0 +1,80 @@
+/**
+ * Connections waiting for their header. Per connection: one record stored on the socket and four
+ * listeners shared by every connection (they find the record through `this`), no closures and no timer
+ * of its own: all records of a server share one headerTimeout, so arrival order is deadline order, and a
+ * doubly linked list in arrival order with one timer for its head enforces every deadline.
+ */
+import type { Socket } from 'node:net'
+import type { Peer } from './info.js'
+
+export const kPending = Symbol('proxyproto.pending')
+
+export class Pending<O = unknown> {
+  buffered: Buffer | undefined = undefined
+  lastError: unknown = undefined
+  prev: Pending<O> | undefined = undefined
+  next: Pending<O> | undefined = undefined
+  readonly deadline: number
+  constructor(
+    readonly queue: PendingQueue<O>,
+    readonly socket: Socket,
+    readonly peer: Peer,
+  ) {
+    this.deadline = Date.now() + queue.timeout
+  }
+}
+
+export type PendingSocket<O = unknown> = Socket & { [kPending]?: Pending<O> | undefined }
+
+export class PendingQueue<O = unknown> {
+  head: Pending<O> | undefined = undefined
+  tail: Pending<O> | undefined = undefined
+  size = 0
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined
+
+  /**
+   * `owner` is what the records' listeners need (the server's state); `expire` is called for each
+   * record whose deadline has passed and must remove it.
+   */
+  constructor(
+    readonly owner: O,
+    readonly timeout: number,
+    private readonly expire: (p: Pending<O>) => void,
+  ) {}
+
+  push(p: Pending<O>): void {
+    if (this.tail) {
+      this.tail.next = p
+      p.prev = this.tail
+    } else this.head = p
+    this.tail = p
+    this.size++
+    if (this.#timer === undefined) this.#schedule()
+  }
+
+  remove(p: Pending<O>): void {
+    if (p.prev) p.prev.next = p.next
+    else this.head = p.next
+    if (p.next) p.next.prev = p.prev
+    else this.tail = p.prev
+    p.prev = p.next = undefined
+    this.size--
+    if (this.size === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
+  }
+
+  #schedule(): void {
+    const head = this.head!
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, head.deadline - Date.now()))
+    this.#timer.unref() // the sockets keep the process alive, not the deadline
+  }
+
+  #fire(): void {
+    this.#timer = undefined
+    const now = Date.now()
+    while (this.head !== undefined && this.head.deadline <= now) this.expire(this.head)
+    if (this.head !== undefined && this.#timer === undefined) this.#schedule()
+  }
+}
