@@ -27,13 +27,16 @@ function port(value: unknown, which: string): number {
   return value as number
 }
 
-function inet(e: Endpoint | undefined, family: 'IPv4' | 'IPv6', which: string): { bytes: Uint8Array; text: string; port: number } {
+function inet(e: Endpoint | undefined, family: 'IPv4' | 'IPv6', which: string): { bytes: Uint8Array; port: number } {
   const a = e as InetAddress | undefined
   if (!a || typeof a.address !== 'string') return invalid(`${which} address is required for ${family}`)
   const bytes = family === 'IPv4' ? ipv4ToBytes(a.address) : ipv6ToBytes(a.address)
   if (!bytes) return invalid(`${which} address ${JSON.stringify(a.address)} is not a valid ${family} address`)
-  return { bytes, text: family === 'IPv4' ? formatIPv4(bytes, 0) : formatIPv6(bytes, 0), port: port(a.port, which) }
+  return { bytes, port: port(a.port, which) }
 }
+
+/** v1 writes addresses as text, in Node's canonical form. */
+const text = (bytes: Uint8Array): string => (bytes.length === 4 ? formatIPv4(bytes, 0) : formatIPv6(bytes, 0))
 
 function encodeV1(h: HeaderInput, options: EncodeOptions): Uint8Array {
   if (h.tlvs && h.tlvs.length > 0) invalid('v1 headers cannot carry TLVs')
@@ -44,7 +47,7 @@ function encodeV1(h: HeaderInput, options: EncodeOptions): Uint8Array {
   if (h.transport !== undefined && h.transport !== 'STREAM') invalid('v1 carries TCP (STREAM) only')
   const s = inet(h.source, family, 'source')
   const d = inet(h.destination, family, 'destination')
-  return ascii(`PROXY ${family === 'IPv4' ? 'TCP4' : 'TCP6'} ${s.text} ${d.text} ${s.port} ${d.port}\r\n`)
+  return ascii(`PROXY ${family === 'IPv4' ? 'TCP4' : 'TCP6'} ${text(s.bytes)} ${text(d.bytes)} ${s.port} ${d.port}\r\n`)
 }
 
 const ADDRESS_LENGTH = [0, 12, 36, 216]

@@ -59,10 +59,8 @@ export class PendingQueue<O = unknown> {
     else this.tail = p.prev
     p.prev = p.next = undefined
     this.size--
-    if (this.size === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer)
-      this.#timer = undefined
-    }
+    // The timer is left to fire even when the queue empties: on a busy server connections come and go
+    // one after another, and re-arming it for each would cost a setTimeout/clearTimeout per connection.
   }
 
   #schedule(): void {
