@@ -46,10 +46,8 @@ export function parseIPv4Bytes(b: ArrayLike<number>, s: number, e: number, out?:
 }
 
 /** RFC 4291 §2.2 text forms, with an optional trailing dotted quad; no zone ids. */
-const words = new Uint16Array(8) // scratch: the parser is synchronous and never re-entered
-
 export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: Uint8Array): boolean {
-  words.fill(0)
+  const words = [0, 0, 0, 0, 0, 0, 0, 0]
   let n = 0
   let gap = -1
   let p = s
