@@ -5,6 +5,7 @@ import proxyProtocol, { ErrorCodes, ProxyProtocolError } from '@proxyproto/fasti
 import { isProxyProtocolEnabled } from '@proxyproto/node'
 import fastify5, { type FastifyInstance } from 'fastify'
 import fastify4 from 'fastify4'
+import fastifyWebsocket10 from 'fastify-websocket10'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { CLIENT, connect, get, h2get, h2session, headerAgent, local, responses, tlsOptions, v1, v2 } from './helpers.js'
@@ -176,12 +177,16 @@ describe.each([
   })
 })
 
-describe('@proxyproto/fastify with @fastify/websocket (Fastify 5)', () => {
+// Each Fastify major with the @fastify/websocket major made for it (11 for Fastify 5, 10 for Fastify 4).
+describe.each([
+  ['Fastify 5 and @fastify/websocket 11', fastify5 as unknown as Factory, fastifyWebsocket],
+  ['Fastify 4 and @fastify/websocket 10', fastify4 as unknown as Factory, fastifyWebsocket10 as unknown as typeof fastifyWebsocket],
+])('@proxyproto/fastify with %s', (_name, factory, websocketPlugin) => {
   it('sees the client on the upgrade request of a WebSocket route', async () => {
-    const app = fastify5()
+    const app = factory()
     apps.push(app)
     await app.register(proxyProtocol)
-    await app.register(fastifyWebsocket)
+    await app.register(websocketPlugin)
     app.get('/ws', { websocket: true }, (socket, request) => {
       socket.send(JSON.stringify({ ip: request.ip, remoteAddress: request.socket.remoteAddress, version: request.proxyHeader?.version }))
     })

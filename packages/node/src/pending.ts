@@ -9,6 +9,7 @@ import type { Peer } from './info.js'
 
 export const kPending = Symbol('proxyproto.pending')
 
+// Deadlines on the monotonic clock: a wall-clock step (NTP) must not stretch or cut headerTimeout.
 export class Pending<O = unknown> {
   buffered: Buffer | undefined = undefined
   lastError: unknown = undefined
@@ -20,7 +21,7 @@ export class Pending<O = unknown> {
     readonly socket: Socket,
     readonly peer: Peer,
   ) {
-    this.deadline = Date.now() + queue.timeout
+    this.deadline = performance.now() + queue.timeout
   }
 }
 
@@ -65,14 +66,18 @@ export class PendingQueue<O = unknown> {
 
   #schedule(): void {
     const head = this.head!
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, head.deadline - Date.now()))
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, head.deadline - performance.now()))
     this.#timer.unref() // the sockets keep the process alive, not the deadline
   }
 
   #fire(): void {
     this.#timer = undefined
-    const now = Date.now()
-    while (this.head !== undefined && this.head.deadline <= now) this.expire(this.head)
+    const now = performance.now()
+    while (this.head !== undefined && this.head.deadline <= now) {
+      const head = this.head
+      this.expire(head)
+      if (this.head === head) this.remove(head) // expire must remove it; never spin on one that stays
+    }
     if (this.head !== undefined && this.#timer === undefined) this.#schedule()
   }
 }

@@ -94,15 +94,19 @@ export function withProxyProtocol<S extends NetServer>(server: S, options?: Prox
 
   if (state.tls) {
     // https and http2 hand handlers the TLSSocket, which asks the kernel for its peer: give it the info too.
-    // Prepended, so it runs before the server's own secureConnection listener creates sessions.
-    server.prependListener('secureConnection', (tlsSocket: TLSSocket) => {
+    // Prepended, so it runs before the server's own secureConnection listener creates sessions, and on
+    // 'tlsClientError' so a failed handshake is logged with the client. (Callbacks during the handshake,
+    // SNICallback and ALPNCallback, still see the balancer: the TLSSocket is not ours before it ends.)
+    const adopt = (tlsSocket: TLSSocket): void => {
       const key = peerKey(tlsSocket.remoteAddress, tlsSocket.remotePort)
       const info = state.tls!.get(key)
       if (info) {
         state.tls!.delete(key)
         applyInfo(tlsSocket, info)
       }
-    })
+    }
+    server.prependListener('secureConnection', adopt)
+    server.prependListener('tlsClientError', (_err: Error, tlsSocket: TLSSocket) => adopt(tlsSocket))
   }
   return server
 }
@@ -124,6 +128,8 @@ function onConnection(state: State, socket: Socket): void {
     deliver(state, socket, existing)
     return
   }
+  // Re-emitted while its header is still being read (user code): the first reading goes on.
+  if ((socket as Sock)[kPending] !== undefined) return
   state.stats.connections++
   const address = socket.remoteAddress
   if (!address) {
@@ -177,9 +183,10 @@ function onReadable(this: Sock): void {
       return
     }
     if (result.status === 'incomplete') continue
-    // Stop reading: from here on the bytes belong to the server.
+    // Stop reading: from here on the bytes belong to the server. 'end' stays watched until the hand-off:
+    // a FIN that came with the header is emitted on the next tick, while an async onHeader may still be
+    // pending, and the server's listeners, attached later, would never hear it (a half-open socket).
     this.removeListener('readable', onReadable)
-    this.removeListener('end', onEnd)
     if (result.status === 'absent') {
       if (options.mode === 'optional') accept(p, null, buffered)
       else fail(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
@@ -238,9 +245,12 @@ function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer): void {
   if (rest.length > 0) socket.unshift(rest)
   const onHeader = stateOf(p).options.onHeader
   if (header === null || onHeader === undefined) {
-    finish(p, header)
+    finish(p, header, undefined)
     return
   }
+  // The hook sees the socket as handlers will: remoteAddress is the client, getProxyInfo(socket) works.
+  const info = createInfo(header, p.peer)
+  applyInfo(socket, info)
   let verdict: ReturnType<typeof onHeader>
   try {
     verdict = onHeader(header, socket)
@@ -251,14 +261,14 @@ function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer): void {
   if (verdict && typeof (verdict as Promise<unknown>).then === 'function') {
     // The header timeout, FIN/RST and server.close() still apply while the promise is pending.
     ;(verdict as Promise<boolean | undefined | void>).then(
-      (ok) => (ok === false ? fail(p, rejected()) : finish(p, header)),
+      (ok) => (ok === false ? fail(p, rejected()) : finish(p, header, info)),
       (err) => fail(p, rejected(err)),
     )
   } else if (verdict === false) fail(p, rejected())
-  else finish(p, header)
+  else finish(p, header, info)
 }
 
-function finish(p: Waiting, header: ProxyHeader | null): void {
+function finish(p: Waiting, header: ProxyHeader | null, info: ProxyInfo | undefined): void {
   if ((p.socket as Sock)[kPending] !== p) return // closed, timed out or dropped meanwhile
   const state = stateOf(p)
   settle(p)
@@ -267,7 +277,7 @@ function finish(p: Waiting, header: ProxyHeader | null): void {
   else if (header.command === 'LOCAL') stats.local++
   else if (header.version === 1) stats.accepted.v1++
   else stats.accepted.v2++
-  deliver(state, p.socket, createInfo(header, p.peer))
+  deliver(state, p.socket, info ?? createInfo(header, p.peer))
 }
 
 function rejected(cause?: unknown): ProxyProtocolError {

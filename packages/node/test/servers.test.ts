@@ -124,6 +124,16 @@ describe('withProxyProtocol on each kind of server', () => {
     expect(seen).toMatchObject({ address: CLIENT.address, port: CLIENT.port, header: 1 })
   })
 
+  it('gives tlsClientError listeners the client when the handshake fails after the header', async () => {
+    const server = track(withProxyProtocol(tls.createServer(tlsOptions, () => {})))
+    const failed = once(server, 'tlsClientError') as Promise<[Error, tls.TLSSocket]>
+    const port = await listen(server)
+    const raw = await connect(port)
+    raw.end(Buffer.concat([v2(), Buffer.from('GET / HTTP/1.1\r\n\r\n')])) // not a ClientHello
+    const [, tlsSocket] = await failed
+    expect(see(tlsSocket)).toMatchObject({ address: CLIENT.address, port: CLIENT.port, peer: '127.0.0.1', header: 2 })
+  })
+
   it('gives h2c (http2.createServer) handlers the client and keeps the connection preface intact', async () => {
     let seen: Seen | undefined
     const server = track(withProxyProtocol(http2.createServer((req, res) => {

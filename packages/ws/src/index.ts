@@ -70,6 +70,8 @@ export class WebSocketServer<
   /** The server created for the `port` option; closed by close(). */
   #own: http.Server | undefined
   readonly #proxy: boolean
+  /** The not-prepared warning is printed once per server, not once per refused upgrade. */
+  #warned = false
 
   constructor(options: ServerOptions<T, U> = {}, callback?: () => void) {
     const { proxyProtocol, ...wsOptions } = options
@@ -108,11 +110,13 @@ export class WebSocketServer<
       )
       socket.on('error', noop)
       socket.destroy()
-      if (this.listenerCount('wsClientError') > 0) {
-        this.emit('wsClientError', error, socket, req)
-        return
+      // handleUpgrade runs inside an 'upgrade' listener: throwing there would crash the process.
+      if (this.listenerCount('wsClientError') > 0) this.emit('wsClientError', error, socket, req)
+      else if (!this.#warned) {
+        this.#warned = true
+        process.emitWarning(error)
       }
-      throw error
+      return
     }
     req.proxyHeader = info?.header?.command === 'PROXY' ? info.header : null
     super.handleUpgrade(req, socket, head, callback)

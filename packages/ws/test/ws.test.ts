@@ -125,7 +125,11 @@ describe('WebSocketServer with port', () => {
     const wss = track(new WebSocketServer({ port: 0, host: '127.0.0.1', proxyProtocol: {} }))
     await once(wss, 'listening')
     const { port } = wss.address() as net.AddressInfo
+    let connected = false
+    wss.on('connection', () => (connected = true))
     await expect(firstMessage(port, null)).rejects.toThrow()
+    expect(connected).toBe(false)
+    expect(proxyProtocolStats(wss.options.server as http.Server)!.refused).toEqual({ ERR_PROXY_HEADER_MISSING: 1 })
   })
 
   it('behaves as plain ws without the proxyProtocol option (req.proxyHeader is null)', async () => {
@@ -230,23 +234,37 @@ describe('WebSocketServer with noServer', () => {
     expect(connected).toBe(false)
   })
 
-  it('throws the coded error from handleUpgrade when nobody listens for wsClientError', async () => {
+  it('without a wsClientError listener, closes the upgrade, warns once with the coded error and never throws', async () => {
     const server = trackServer(http.createServer())
     const wss = track(new WebSocketServer({ noServer: true, proxyProtocol: {} }))
-    const thrown = new Promise<unknown>((resolve) => {
-      server.on('upgrade', (req, socket, head) => {
-        try {
-          wss.handleUpgrade(req, socket, head, () => resolve(undefined))
-        } catch (err) {
-          resolve(err)
-        }
-      })
+    const thrown: unknown[] = []
+    let called = false
+    server.on('upgrade', (req, socket, head) => {
+      try {
+        wss.handleUpgrade(req, socket, head, () => (called = true))
+      } catch (err) {
+        thrown.push(err)
+      }
     })
-    const port = await listen(server)
-    const socket = await connect(port)
-    socket.write(UPGRADE)
-    const [error] = await Promise.all([thrown, once(socket, 'close')])
-    expect((error as ProxyProtocolError).code).toBe(ErrorCodes.SERVER_NOT_PREPARED)
+    const warnings: Error[] = []
+    const onWarning = (w: Error): void => {
+      if (w instanceof ProxyProtocolError) warnings.push(w)
+    }
+    process.on('warning', onWarning)
+    try {
+      const port = await listen(server)
+      for (let i = 0; i < 2; i++) {
+        const socket = await connect(port)
+        socket.write(UPGRADE)
+        await once(socket, 'close')
+      }
+      await new Promise((resolve) => setImmediate(resolve)) // 'warning' is emitted on a later tick
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(thrown).toEqual([])
+    expect(called).toBe(false)
+    expect(warnings.map((w) => (w as ProxyProtocolError).code)).toEqual([ErrorCodes.SERVER_NOT_PREPARED])
   })
 
   it('without proxyProtocol, handles upgrades from unprepared servers exactly like ws', async () => {
