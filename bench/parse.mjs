@@ -17,6 +17,7 @@ import v1Unknown from './parse/v1-unknown.mjs'
 import v2AwsNlb from './parse/v2-aws-nlb.mjs'
 import v2Tcp4 from './parse/v2-tcp4.mjs'
 import v2Tcp6Tlvs from './parse/v2-tcp6-tlvs.mjs'
+import { writeResultsIndex } from './results-index.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const mitataVersion = createRequire(import.meta.url)('mitata/package.json').version
@@ -101,3 +102,4 @@ await writeFile(
   `${JSON.stringify({ node: process.version, cpu: cpu[0]?.model, stat: STAT, results: results.map(({ context, ...r }) => r) }, null, 2)}\n`,
 )
 console.log(`written to ${join(outDir, 'parse.md')}`)
+console.log(`written to ${await writeResultsIndex()}`)

@@ -26,6 +26,7 @@ import { installCleanup, killAll, log, machine, stillRunning } from './server/ha
 import httpOverhead, { httpTargets, MODES, VARIANTS } from './server/http-overhead.mjs'
 import memory from './server/memory.mjs'
 import wsConnect, { WS_VARIANTS } from './server/ws-connect.mjs'
+import { writeResultsIndex } from './results-index.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const require = createRequire(import.meta.url)
@@ -330,3 +331,4 @@ const json = {
 }
 await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(json, null, 2)}\n`)
 log(`written to ${join(outDir, `${base}.md`)}`)
+console.log(`written to ${await writeResultsIndex()}`)

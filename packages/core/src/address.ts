@@ -45,9 +45,12 @@ export function parseIPv4Bytes(b: ArrayLike<number>, s: number, e: number, out?:
   return true
 }
 
-/** RFC 4291 §2.2 text forms, with an optional trailing dotted quad; no zone ids. */
-export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: Uint8Array): boolean {
-  const words = [0, 0, 0, 0, 0, 0, 0, 0]
+// Scratch space for parseIPv6Bytes: parsing is synchronous, so one set serves every call.
+const words = new Uint16Array(8)
+const quad = new Uint8Array(4)
+
+/** RFC 4291 §2.2 text forms, with an optional trailing dotted quad; no zone ids. Writes 16 bytes at out[at]. */
+export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: Uint8Array, at = 0): boolean {
   let n = 0
   let gap = -1
   let p = s
@@ -71,10 +74,9 @@ export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: 
     if (p < e && b[p] === DOT) {
       // embedded IPv4 takes the last 32 bits
       if (n > 6) return false
-      const v4 = new Uint8Array(4)
-      if (!parseIPv4Bytes(b, start, e, v4)) return false
-      words[n++] = (v4[0]! << 8) | v4[1]!
-      words[n++] = (v4[2]! << 8) | v4[3]!
+      if (!parseIPv4Bytes(b, start, e, quad)) return false
+      words[n++] = (quad[0]! << 8) | quad[1]!
+      words[n++] = (quad[2]! << 8) | quad[3]!
       p = e
       break
     }
@@ -99,10 +101,46 @@ export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: 
     for (let i = gap; i < 8 - tail; i++) words[i] = 0
   }
   for (let i = 0; i < 8; i++) {
-    out[i * 2] = words[i]! >> 8
-    out[i * 2 + 1] = words[i]! & 0xff
+    out[at + i * 2] = words[i]! >> 8
+    out[at + i * 2 + 1] = words[i]! & 0xff
   }
   return true
+}
+
+/**
+ * A strict dotted quad given as a string (what encode receives), parsed straight into out[at..at+4)
+ * without an intermediate array. The same rules as parseIPv4Bytes.
+ */
+export function writeIPv4Text(text: string, out: Uint8Array, at: number): boolean {
+  const e = text.length
+  if (e < 7 || e > 15) return false
+  let octet = 0
+  let digits = 0
+  let parts = 0
+  for (let i = 0; i < e; i++) {
+    const c = text.charCodeAt(i)
+    if (c === DOT) {
+      if (digits === 0 || parts === 3) return false
+      out[at + parts++] = octet
+      octet = 0
+      digits = 0
+    } else {
+      const d = c - 0x30
+      if (d < 0 || d > 9 || (digits > 0 && octet === 0)) return false
+      octet = octet * 10 + d
+      if (octet > 255) return false
+      digits++
+    }
+  }
+  if (digits === 0 || parts !== 3) return false
+  out[at + 3] = octet
+  return true
+}
+
+/** An IPv6 address string parsed into out[at..at+16), or false. */
+export function writeIPv6Text(text: string, out: Uint8Array, at: number): boolean {
+  const codes = asciiCodes(text)
+  return codes !== undefined && parseIPv6Bytes(codes, 0, codes.length, out, at)
 }
 
 // Lookup tables for the formatters (hot in parse): "0"…"255" and "0."…"255." for IPv4, and byte hex,
@@ -181,16 +219,14 @@ function asciiCodes(text: string): number[] | undefined {
 
 /** Parses an IPv4 address string into 4 bytes, or returns undefined. */
 export function ipv4ToBytes(text: string): Uint8Array | undefined {
-  const codes = asciiCodes(text)
   const out = new Uint8Array(4)
-  return codes && parseIPv4Bytes(codes, 0, codes.length, out) ? out : undefined
+  return writeIPv4Text(text, out, 0) ? out : undefined
 }
 
 /** Parses an IPv6 address string into 16 bytes, or returns undefined. */
 export function ipv6ToBytes(text: string): Uint8Array | undefined {
-  const codes = asciiCodes(text)
   const out = new Uint8Array(16)
-  return codes && parseIPv6Bytes(codes, 0, codes.length, out) ? out : undefined
+  return writeIPv6Text(text, out, 0) ? out : undefined
 }
 
 /** The canonical (Node `remoteAddress`) form of an IPv4 or IPv6 address string, or undefined. */

@@ -1,5 +1,5 @@
 /** Encoder for v1 (spec §2.1) and v2 (spec §2.2) headers. Every input is validated before a byte is written. */
-import { formatIPv4, formatIPv6, ipv4ToBytes, ipv6ToBytes } from './address.js'
+import { formatIPv6, writeIPv4Text, writeIPv6Text } from './address.js'
 import { MAX_HEADER_SIZE_LIMIT, TlvType, V2_HEADER_LENGTH, V2_SIGNATURE } from './constants.js'
 import { crc32c } from './crc32c.js'
 import { ErrorCodes, fail } from './errors.js'
@@ -16,38 +16,96 @@ export interface HeaderInput {
 }
 
 const invalid = (message: string): never => fail(ErrorCodes.ENCODE_INVALID, message)
-function ascii(s: string): Uint8Array {
-  const out = new Uint8Array(s.length)
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
-  return out
-}
 
 function port(value: unknown, which: string): number {
   if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535) invalid(`${which} port must be an integer 0-65535`)
   return value as number
 }
 
-function inet(e: Endpoint | undefined, family: 'IPv4' | 'IPv6', which: string): { bytes: Uint8Array; port: number } {
+function addressOf(e: Endpoint | undefined, family: 'IPv4' | 'IPv6', which: string): string {
   const a = e as InetAddress | undefined
   if (!a || typeof a.address !== 'string') return invalid(`${which} address is required for ${family}`)
-  const bytes = family === 'IPv4' ? ipv4ToBytes(a.address) : ipv6ToBytes(a.address)
-  if (!bytes) return invalid(`${which} address ${JSON.stringify(a.address)} is not a valid ${family} address`)
-  return { bytes, port: port(a.port, which) }
+  return a.address
 }
 
-/** v1 writes addresses as text, in Node's canonical form. */
-const text = (bytes: Uint8Array): string => (bytes.length === 4 ? formatIPv4(bytes, 0) : formatIPv6(bytes, 0))
+function badAddress(address: string, family: string, which: string): never {
+  return invalid(`${which} address ${JSON.stringify(address)} is not a valid ${family} address`)
+}
+
+/**
+ * Validates an endpoint and writes its address bytes at out[at]; returns its port. Addresses are parsed
+ * straight into the output: no intermediate arrays (encode runs once per relayed connection).
+ */
+function writeInet(e: Endpoint | undefined, family: 'IPv4' | 'IPv6', which: string, out: Uint8Array, at: number): number {
+  const address = addressOf(e, family, which)
+  const ok = family === 'IPv4' ? writeIPv4Text(address, out, at) : writeIPv6Text(address, out, at)
+  if (!ok) badAddress(address, family, which)
+  return port((e as InetAddress).port, which)
+}
+
+const scratch16 = new Uint8Array(16)
+
+/**
+ * v1 writes addresses as text, in Node's canonical form. A strict dotted quad is its own canonical form;
+ * IPv6 text is parsed and formatted again (`2001:0DB8::0001` → `2001:db8::1`).
+ */
+function v1Address(e: Endpoint | undefined, family: 'IPv4' | 'IPv6', which: string): string {
+  const address = addressOf(e, family, which)
+  if (family === 'IPv4') {
+    if (!writeIPv4Text(address, scratch16, 0)) badAddress(address, family, which)
+    return address
+  }
+  if (!writeIPv6Text(address, scratch16, 0)) badAddress(address, family, which)
+  return formatIPv6(scratch16, 0)
+}
+
+const UNKNOWN_LINE = Uint8Array.of(0x50, 0x52, 0x4f, 0x58, 0x59, 0x20, 0x55, 0x4e, 0x4b, 0x4e, 0x4f, 0x57, 0x4e, 0x0d, 0x0a)
+const PREFIX_TCP4 = Uint8Array.of(0x50, 0x52, 0x4f, 0x58, 0x59, 0x20, 0x54, 0x43, 0x50, 0x34, 0x20) // "PROXY TCP4 "
+const PREFIX_TCP6 = Uint8Array.of(0x50, 0x52, 0x4f, 0x58, 0x59, 0x20, 0x54, 0x43, 0x50, 0x36, 0x20) // "PROXY TCP6 "
+
+const digitCount = (n: number): number => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : 5)
+
+/** Writes the ASCII text at out[at]; returns the position after it. */
+function putText(out: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i)
+  return at + text.length
+}
+
+/** Writes n (0-65535) in decimal at out[at], `digits` long; returns the position after it. */
+function putDecimal(out: Uint8Array, at: number, n: number, digits: number): number {
+  for (let i = at + digits - 1; i >= at; i--) {
+    out[i] = 0x30 + (n % 10)
+    n = (n / 10) | 0
+  }
+  return at + digits
+}
 
 function encodeV1(h: HeaderInput, options: EncodeOptions): Uint8Array {
   if (h.tlvs && h.tlvs.length > 0) invalid('v1 headers cannot carry TLVs')
   if (options.crc32c || options.padTo) invalid('crc32c and padTo apply to v2 headers only')
   const family = h.family ?? 'UNSPEC'
-  if (h.command === 'LOCAL' || family === 'UNSPEC') return ascii('PROXY UNKNOWN\r\n')
+  if (h.command === 'LOCAL' || family === 'UNSPEC') return UNKNOWN_LINE.slice()
   if (family !== 'IPv4' && family !== 'IPv6') return invalid(`v1 cannot carry the ${family} family`)
   if (h.transport !== undefined && h.transport !== 'STREAM') invalid('v1 carries TCP (STREAM) only')
-  const s = inet(h.source, family, 'source')
-  const d = inet(h.destination, family, 'destination')
-  return ascii(`PROXY ${family === 'IPv4' ? 'TCP4' : 'TCP6'} ${text(s.bytes)} ${text(d.bytes)} ${s.port} ${d.port}\r\n`)
+  const src = v1Address(h.source, family, 'source')
+  const dst = v1Address(h.destination, family, 'destination')
+  const sport = port((h.source as InetAddress).port, 'source')
+  const dport = port((h.destination as InetAddress).port, 'destination')
+  // "PROXY TCP4 " src SP dst SP sport SP dport CRLF, written byte by byte: no intermediate string.
+  const sd = digitCount(sport)
+  const dd = digitCount(dport)
+  const out = new Uint8Array(11 + src.length + 1 + dst.length + 1 + sd + 1 + dd + 2)
+  out.set(family === 'IPv4' ? PREFIX_TCP4 : PREFIX_TCP6, 0)
+  let p = putText(out, 11, src)
+  out[p++] = 0x20
+  p = putText(out, p, dst)
+  out[p++] = 0x20
+  p = putDecimal(out, p, sport, sd)
+  out[p++] = 0x20
+  p = putDecimal(out, p, dport, dd)
+  out[p] = 0x0d
+  out[p + 1] = 0x0a
+  return out
 }
 
 const ADDRESS_LENGTH = [0, 12, 36, 216]
@@ -60,6 +118,14 @@ function unixPath(e: Endpoint | undefined, which: string): Uint8Array {
   const bytes = new TextEncoder().encode(path)
   if (bytes.length > 108 || bytes.includes(0)) invalid(`${which} path must be at most 108 bytes without NUL`)
   return bytes
+}
+
+/** Writes a TLV's type and length at out[p]; returns where its value goes. */
+function putTlvHead(out: Uint8Array, p: number, type: number, length: number): number {
+  out[p] = type
+  out[p + 1] = length >> 8
+  out[p + 2] = length & 0xff
+  return p + 3
 }
 
 function encodeV2(h: HeaderInput, options: EncodeOptions): Uint8Array {
@@ -88,40 +154,34 @@ function encodeV2(h: HeaderInput, options: EncodeOptions): Uint8Array {
   if (total > MAX_HEADER_SIZE_LIMIT) invalid(`header would be ${total} bytes; v2 allows at most ${MAX_HEADER_SIZE_LIMIT}`)
 
   const out = new Uint8Array(total)
-  out.set(V2_SIGNATURE, 0)
+  for (let i = 0; i < 12; i++) out[i] = V2_SIGNATURE[i]!
   out[12] = 0x20 | (local ? 0 : 1)
   out[13] = (FAMILY_NIBBLE[family] << 4) | TRANSPORT_NIBBLE[transport]
   out[14] = (total - V2_HEADER_LENGTH) >> 8
   out[15] = (total - V2_HEADER_LENGTH) & 0xff
   let p = V2_HEADER_LENGTH
   if (family === 'IPv4' || family === 'IPv6') {
-    const s = inet(h.source, family, 'source')
-    const d = inet(h.destination, family, 'destination')
-    out.set(s.bytes, p)
-    out.set(d.bytes, p + s.bytes.length)
-    p += 2 * s.bytes.length
-    out[p++] = s.port >> 8
-    out[p++] = s.port & 0xff
-    out[p++] = d.port >> 8
-    out[p++] = d.port & 0xff
+    const size = family === 'IPv4' ? 4 : 16
+    const sport = writeInet(h.source, family, 'source', out, p)
+    const dport = writeInet(h.destination, family, 'destination', out, p + size)
+    p += 2 * size
+    out[p++] = sport >> 8
+    out[p++] = sport & 0xff
+    out[p++] = dport >> 8
+    out[p++] = dport & 0xff
   } else if (family === 'UNIX') {
     out.set(unixPath(h.source, 'source'), p)
     out.set(unixPath(h.destination, 'destination'), p + 108)
     p += 216
   }
-  const put = (type: number, value: Uint8Array | number): void => {
-    const len = typeof value === 'number' ? value : value.length
-    out[p] = type
-    out[p + 1] = len >> 8
-    out[p + 2] = len & 0xff
-    if (typeof value !== 'number') out.set(value, p + 3)
-    p += 3 + len
+  for (const t of tlvs) {
+    p = putTlvHead(out, p, t.type, t.value.length)
+    out.set(t.value, p)
+    p += t.value.length
   }
-  for (const t of tlvs) put(t.type, t.value)
-  if (pad) put(TlvType.NOOP, pad - 3)
+  if (pad) p = putTlvHead(out, p, TlvType.NOOP, pad - 3) + pad - 3 // zeros
   if (options.crc32c) {
-    const at = p + 3
-    put(TlvType.CRC32C, 4) // zeros, then filled in (§2.2.3)
+    const at = putTlvHead(out, p, TlvType.CRC32C, 4) // zeros while checksumming, then filled in (§2.2.3)
     const c = crc32c(out)
     out[at] = c >>> 24
     out[at + 1] = (c >>> 16) & 0xff

@@ -8,13 +8,12 @@ import { formatIPv4, formatIPv6 } from './address.js'
 import { TlvType, V2_HEADER_LENGTH } from './constants.js'
 import { crc32c } from './crc32c.js'
 import { ErrorCodes, fail } from './errors.js'
-import type { Family, ParseResult, ProxyHeader, Tlv, Transport } from './types.js'
+import type { ParseResult, ProxyHeader, Tlv, Transport } from './types.js'
 
 const INCOMPLETE: ParseResult = Object.freeze({ status: 'incomplete' }) as ParseResult
 
 /** Address block size by family nibble (§2.2). */
 const ADDRESS_LENGTH = [0, 12, 36, 216]
-const FAMILIES: Family[] = ['UNSPEC', 'IPv4', 'IPv6', 'UNIX']
 const TRANSPORTS: Transport[] = ['UNSPEC', 'STREAM', 'DGRAM']
 const UNIX_PATH_LENGTH = 108
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -54,29 +53,44 @@ export function parseV2(b: Uint8Array, maxHeaderSize: number, verifyChecksum: bo
     }
   }
 
-  const header: ProxyHeader = {
-    version: 2,
-    command: 'PROXY',
-    family: FAMILIES[fam >> 4]!,
-    transport: TRANSPORTS[fam & 0x0f]!,
-    tlvs: [],
-  }
+  // One object literal per family (a stable shape from the start), TLVs read only when there are some.
   const a = V2_HEADER_LENGTH
-  switch (fam >> 4) {
-    case 1:
-      header.source = { address: formatIPv4(b, a), port: (b[a + 8]! << 8) | b[a + 9]! }
-      header.destination = { address: formatIPv4(b, a + 4), port: (b[a + 10]! << 8) | b[a + 11]! }
-      break
-    case 2:
-      header.source = { address: formatIPv6(b, a), port: (b[a + 32]! << 8) | b[a + 33]! }
-      header.destination = { address: formatIPv6(b, a + 16), port: (b[a + 34]! << 8) | b[a + 35]! }
-      break
-    case 3:
-      header.source = { path: unixPath(b, a) }
-      header.destination = { path: unixPath(b, a + UNIX_PATH_LENGTH) }
-      break
+  const family = fam >> 4
+  const tlvs = a + addrLen < total ? readTlvs(b, a + addrLen, total, verifyChecksum) : []
+  let header: ProxyHeader
+  if (family === 1) {
+    header = {
+      version: 2,
+      command: 'PROXY',
+      family: 'IPv4',
+      transport: TRANSPORTS[fam & 0x0f]!,
+      source: { address: formatIPv4(b, a), port: (b[a + 8]! << 8) | b[a + 9]! },
+      destination: { address: formatIPv4(b, a + 4), port: (b[a + 10]! << 8) | b[a + 11]! },
+      tlvs,
+    }
+  } else if (family === 2) {
+    header = {
+      version: 2,
+      command: 'PROXY',
+      family: 'IPv6',
+      transport: TRANSPORTS[fam & 0x0f]!,
+      source: { address: formatIPv6(b, a), port: (b[a + 32]! << 8) | b[a + 33]! },
+      destination: { address: formatIPv6(b, a + 16), port: (b[a + 34]! << 8) | b[a + 35]! },
+      tlvs,
+    }
+  } else if (family === 3) {
+    header = {
+      version: 2,
+      command: 'PROXY',
+      family: 'UNIX',
+      transport: TRANSPORTS[fam & 0x0f]!,
+      source: { path: unixPath(b, a) },
+      destination: { path: unixPath(b, a + UNIX_PATH_LENGTH) },
+      tlvs,
+    }
+  } else {
+    header = { version: 2, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs }
   }
-  header.tlvs = readTlvs(b, a + addrLen, total, verifyChecksum)
   return { status: 'complete', header, length: total }
 }
 
