@@ -107,6 +107,81 @@ export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: 
   return true
 }
 
+/** b[s..e) is one IPv4 octet: 1-3 decimal digits, no leading zero, at most 255. */
+function isDecimalOctet(b: ArrayLike<number>, s: number, e: number): boolean {
+  if (e - s > 3 || (e - s > 1 && b[s] === 0x30)) return false
+  let v = 0
+  for (let i = s; i < e; i++) {
+    const d = b[i]! - 0x30
+    if (d < 0 || d > 9) return false
+    v = v * 10 + d
+  }
+  return v <= 255
+}
+
+/**
+ * Can b[s..e) still be completed into text that parseIPv6Bytes accepts? For streaming: a v1 TCP6 field cut
+ * short by the end of the input is an error at once when no byte that may follow could make it valid.
+ * At most 8 groups of 1-4 hex digits, or 7 with one '::'; an embedded dotted quad takes the last two.
+ */
+export function isIPv6Prefix(b: ArrayLike<number>, s: number, e: number): boolean {
+  let groups = 0 // groups ended by a ':'
+  let digits = 0 // hex digits of the group being read
+  let colons = 0 // ':' just read in a row
+  let gap = false
+  let dots = -1 // -1 until an embedded dotted quad starts, then its dots so far
+  let octet = 0
+  let octetDigits = 0
+  for (let i = s; i < e; i++) {
+    const c = b[i]!
+    if (dots >= 0) {
+      if (c === DOT) {
+        if (octetDigits === 0 || dots === 3) return false
+        dots++
+        octet = 0
+        octetDigits = 0
+        continue
+      }
+      const d = c - 0x30
+      if (d < 0 || d > 9 || (octetDigits > 0 && octet === 0)) return false
+      octet = octet * 10 + d
+      if (octet > 255) return false
+      octetDigits++
+      continue
+    }
+    if (c === COLON) {
+      if (colons === 0) {
+        if (i !== s) {
+          groups++
+          digits = 0
+          if (groups >= (gap ? 7 : 8)) return false // no room for the group this colon promises
+        }
+        colons = 1
+      } else if (colons === 1) {
+        if (gap || groups > 7) return false
+        gap = true
+        colons = 2
+      } else return false // ':::'
+      continue
+    }
+    if (c === DOT) {
+      // The group read so far was the first octet of a dotted quad, which needs the last 32 bits.
+      if (digits === 0 || (gap ? groups > 5 : groups !== 6)) return false
+      if (!isDecimalOctet(b, i - digits, i)) return false
+      dots = 1
+      octet = 0
+      octetDigits = 0
+      continue
+    }
+    if (hexValue(c) < 0) return false
+    if (colons === 1 && i === s + 1) return false // a leading ':' must be '::'
+    colons = 0
+    digits++
+    if (digits > 4) return false
+  }
+  return true
+}
+
 /**
  * A strict dotted quad given as a string (what encode receives), parsed straight into out[at..at+4)
  * without an intermediate array. The same rules as parseIPv4Bytes.

@@ -2,6 +2,7 @@
 import { formatIPv6, writeIPv4Text, writeIPv6Text } from './address.js'
 import { MAX_HEADER_SIZE_LIMIT, TlvType, V2_HEADER_LENGTH, V2_SIGNATURE } from './constants.js'
 import { crc32c } from './crc32c.js'
+import { decodeAlpn, decodeAuthority, decodeAwsVpceId, decodeNetns, decodeSsl, decodeUniqueId } from './tlv.js'
 import { ErrorCodes, fail } from './errors.js'
 import type { EncodeOptions, Endpoint, Family, InetAddress, Tlv, Transport } from './types.js'
 
@@ -120,6 +121,12 @@ function unixPath(e: Endpoint | undefined, which: string): Uint8Array {
   return bytes
 }
 
+function checkTlv(t: Tlv, what: string): void {
+  if (t === null || typeof t !== 'object') invalid(`${what} must be an object { type, value }`)
+  if (!isUint(t.type, 255)) invalid(`${what} type must be an integer 0-255`)
+  if (!(t.value instanceof Uint8Array) || t.value.length > 65535) invalid(`${what} value must be a Uint8Array of at most 65535 bytes`)
+}
+
 /** Writes a TLV's type and length at out[p]; returns where its value goes. */
 function putTlvHead(out: Uint8Array, p: number, type: number, length: number): number {
   out[p] = type
@@ -137,10 +144,13 @@ function encodeV2(h: HeaderInput, options: EncodeOptions): Uint8Array {
   if ((family === 'UNSPEC') !== (transport === 'UNSPEC')) invalid('UNSPEC family goes with UNSPEC transport only (fam byte 0x00)')
 
   const tlvs = h.tlvs ?? []
+  if (!Array.isArray(tlvs)) invalid('tlvs must be an array')
   let tlvLength = 0
   for (const t of tlvs) {
-    if (!Number.isInteger(t.type) || t.type < 0 || t.type > 255) invalid('TLV type must be an integer 0-255')
-    if (!(t.value instanceof Uint8Array) || t.value.length > 65535) invalid('TLV value must be a Uint8Array of at most 65535 bytes')
+    checkTlv(t, 'TLV')
+    // The checksum is computed here, over the finished header: a caller's own CRC32C TLV would be wrong
+    // (or a second one) and the parser would refuse the header.
+    if (t.type === TlvType.CRC32C) invalid('pass { crc32c: true } instead of a CRC32C TLV (0x03)')
     tlvLength += 3 + t.value.length
   }
   const addrLength = ADDRESS_LENGTH[FAMILY_NIBBLE[family]]!
@@ -194,6 +204,7 @@ function encodeV2(h: HeaderInput, options: EncodeOptions): Uint8Array {
 /** Encodes a header. v2 TLVs are written in the caller's order, then NOOP padding, then the CRC32C. */
 export function encode(header: HeaderInput, options: EncodeOptions = {}): Uint8Array {
   if (header === null || typeof header !== 'object') return invalid('header must be an object')
+  if (options === null || typeof options !== 'object') return invalid('encode options must be an object')
   if (header.command !== undefined && header.command !== 'PROXY' && header.command !== 'LOCAL') invalid('command must be PROXY or LOCAL')
   if (header.version === 1) return encodeV1(header, options)
   if (header.version === 2) return encodeV2(header, options)
@@ -202,38 +213,75 @@ export function encode(header: HeaderInput, options: EncodeOptions = {}): Uint8A
 
 const enc = new TextEncoder()
 
-/** Builders for the TLVs users commonly send. */
+/**
+ * A builder's TLV, checked by the decoder that will read it: what a builder makes always decodes, and a
+ * value it cannot make (a 300-byte host name, a non-ASCII endpoint id) is refused here, not by the peer.
+ */
+function checked(type: number, value: Uint8Array, decode: (value: Uint8Array) => unknown): Tlv {
+  try {
+    decode(value)
+  } catch (err) {
+    invalid(`TLV 0x${type.toString(16).padStart(2, '0')}: ${(err as Error).message}`)
+  }
+  return { type, value }
+}
+
+function utf8Of(value: unknown, what: string): Uint8Array {
+  if (typeof value !== 'string') return invalid(`${what} must be a string`)
+  return enc.encode(value)
+}
+
+const isUint = (n: unknown, max: number): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= max
+
+/** Builders for the TLVs users commonly send. Each validates its input and throws ERR_PROXY_ENCODE_INVALID. */
 export const tlv = {
-  alpn: (protocol: string): Tlv => ({ type: TlvType.ALPN, value: enc.encode(protocol) }),
-  authority: (host: string): Tlv => ({ type: TlvType.AUTHORITY, value: enc.encode(host) }),
+  alpn: (protocol: string): Tlv => checked(TlvType.ALPN, utf8Of(protocol, 'ALPN'), decodeAlpn),
+  authority: (host: string): Tlv => checked(TlvType.AUTHORITY, utf8Of(host, 'AUTHORITY'), decodeAuthority),
   uniqueId: (id: Uint8Array | string): Tlv => {
     const value = typeof id === 'string' ? enc.encode(id) : id
-    if (value.length > 128) invalid('UNIQUE_ID is at most 128 bytes')
-    return { type: TlvType.UNIQUE_ID, value }
+    if (!(value instanceof Uint8Array)) return invalid('UNIQUE_ID must be a string or a Uint8Array')
+    return checked(TlvType.UNIQUE_ID, value, decodeUniqueId)
   },
-  netns: (name: string): Tlv => ({ type: TlvType.NETNS, value: enc.encode(name) }),
-  awsVpceId: (id: string): Tlv => ({ type: TlvType.AWS, value: Uint8Array.of(0x01, ...enc.encode(id)) }),
+  netns: (name: string): Tlv => checked(TlvType.NETNS, utf8Of(name, 'NETNS'), decodeNetns),
+  awsVpceId: (id: string): Tlv => {
+    const text = utf8Of(id, 'AWS VPC endpoint id')
+    const value = new Uint8Array(1 + text.length)
+    value[0] = 0x01
+    value.set(text, 1)
+    return checked(TlvType.AWS, value, decodeAwsVpceId)
+  },
   azureLinkId: (id: number): Tlv => {
-    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) invalid('Azure LinkID must be a uint32')
+    if (!isUint(id, 0xffffffff)) invalid('Azure LinkID must be a uint32')
     return { type: TlvType.AZURE, value: Uint8Array.of(0x01, id & 0xff, (id >>> 8) & 0xff, (id >>> 16) & 0xff, id >>> 24) }
   },
   gcpPscConnectionId: (id: bigint): Tlv => {
-    if (id < 0n || id > 0xffffffffffffffffn) invalid('GCP PSC connection id must be a uint64')
+    if (typeof id !== 'bigint' || id < 0n || id > 0xffffffffffffffffn) invalid('GCP PSC connection id must be a uint64 bigint')
     const value = new Uint8Array(8)
     for (let i = 7, v = id; i >= 0; i--, v >>= 8n) value[i] = Number(v & 0xffn)
     return { type: TlvType.GCP, value }
   },
   ssl: (info: { client: number; verify?: number; tlvs?: readonly Tlv[] }): Tlv => {
-    const subs = info.tlvs ?? []
-    const value = new Uint8Array(5 + subs.reduce((n, t) => n + 3 + t.value.length, 0))
+    if (info === null || typeof info !== 'object') return invalid('SSL info must be an object')
     const verify = info.verify ?? 0
-    value.set([info.client & 0xff, verify >>> 24, (verify >>> 16) & 0xff, (verify >>> 8) & 0xff, verify & 0xff])
+    // Out-of-range values must not wrap: a verify of 2**32 written as 0 would read as "verified".
+    if (!isUint(info.client, 0xff)) invalid('SSL client must be an integer 0-255')
+    if (!isUint(verify, 0xffffffff)) invalid('SSL verify must be a uint32')
+    const subs = info.tlvs ?? []
+    if (!Array.isArray(subs)) return invalid('SSL sub-TLVs must be an array')
+    let length = 5
+    for (const t of subs) {
+      checkTlv(t, 'SSL sub-TLV')
+      length += 3 + t.value.length
+    }
+    if (length > 65535) invalid('SSL TLV would be longer than 65535 bytes')
+    const value = new Uint8Array(length)
+    value.set([info.client, verify >>> 24, (verify >>> 16) & 0xff, (verify >>> 8) & 0xff, verify & 0xff])
     let p = 5
     for (const t of subs) {
-      value.set([t.type, t.value.length >> 8, t.value.length & 0xff], p)
-      value.set(t.value, p + 3)
-      p += 3 + t.value.length
+      p = putTlvHead(value, p, t.type, t.value.length)
+      value.set(t.value, p)
+      p += t.value.length
     }
-    return { type: TlvType.SSL, value }
+    return checked(TlvType.SSL, value, decodeSsl)
   },
 }

@@ -23,6 +23,7 @@ export const ErrorCodes = {
   // encoder and options
   ENCODE_INVALID: 'ERR_PROXY_ENCODE_INVALID',
   INVALID_OPTION: 'ERR_PROXY_INVALID_OPTION',
+  INVALID_INPUT: 'ERR_PROXY_INVALID_INPUT',
   // connection-level failures (@proxyproto/node)
   UNTRUSTED_PEER: 'ERR_PROXY_UNTRUSTED_PEER',
   HEADER_MISSING: 'ERR_PROXY_HEADER_MISSING',

@@ -3,7 +3,7 @@
  * or "PROXY UNKNOWN" [SP anything] CRLF, at most 107 bytes.
  * Fields are walked byte by byte, so a prefix that can never become a header fails at once.
  */
-import { formatIPv6, parseIPv6Bytes } from './address.js'
+import { formatIPv6, isIPv6Prefix, parseIPv6Bytes } from './address.js'
 import { V1_MAX_LENGTH } from './constants.js'
 import { ErrorCodes, fail } from './errors.js'
 import type { Family, ParseResult, ProxyHeader } from './types.js'
@@ -32,8 +32,10 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
     const header = walk(b, lf - 1, true)!
     return { status: 'complete', header, length: lf + 1 }
   }
-  // No LF yet: validate what is there (a trailing CR may still be followed by LF).
-  walk(b, b[limit - 1] === CR ? limit - 1 : limit, false)
+  // No LF yet: validate what is there. After a trailing CR only LF may come, so the fields before it
+  // must already form a whole line.
+  if (b[limit - 1] === CR) walk(b, limit - 1, true)
+  else walk(b, limit, false)
   if (n >= cap) {
     if (cap === V1_MAX_LENGTH) fail(ErrorCodes.V1_TOO_LONG, 'PROXY v1 line has no CRLF within 107 bytes', 106)
     fail(ErrorCodes.HEADER_TOO_LARGE, `PROXY v1 line has no CRLF within maxHeaderSize ${cap} bytes`, cap - 1)
@@ -241,15 +243,7 @@ function checkPartialField(b: Uint8Array, s: number, e: number, field: number, v
     }
     return
   }
-  // IPv6 text is at most 45 characters of [0-9a-fA-F:.]
+  // IPv6 text is at most 45 characters, and must still be completable into an address.
   if (e - s > 45) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 address is too long', s)
-  for (let i = s; i < e; i++) {
-    const c = b[i]!
-    const ok =
-      (c >= 0x30 && c <= 0x39) ||
-      c === 0x2e ||
-      c === 0x3a ||
-      ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)
-    if (!ok) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP6 address has an invalid character', i)
-  }
+  if (!isIPv6Prefix(b, s, e)) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP6 address can never become a valid IPv6 address', s)
 }

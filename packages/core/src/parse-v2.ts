@@ -16,7 +16,8 @@ const INCOMPLETE: ParseResult = Object.freeze({ status: 'incomplete' }) as Parse
 const ADDRESS_LENGTH = [0, 12, 36, 216]
 const TRANSPORTS: Transport[] = ['UNSPEC', 'STREAM', 'DGRAM']
 const UNIX_PATH_LENGTH = 108
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the value; dropping it would let two values compare equal.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** The 16-byte fixed part must already be known to start with the signature. */
 export function parseV2(b: Uint8Array, maxHeaderSize: number, verifyChecksum: boolean): ParseResult {

@@ -12,15 +12,35 @@ interface Resolved {
   v1: boolean
   v2: boolean
   verifyChecksum: boolean
+  /** What the options object held when this was made: a change is seen and validated again. */
+  raw: { maxHeaderSize: unknown; versions: unknown; first: unknown; second: unknown; length: number; verifyChecksum: unknown }
 }
-const DEFAULTS: Resolved = { maxHeaderSize: DEFAULT_MAX_HEADER_SIZE, v1: true, v2: true, verifyChecksum: true }
+const DEFAULTS: Resolved = {
+  maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
+  v1: true,
+  v2: true,
+  verifyChecksum: true,
+  raw: { maxHeaderSize: undefined, versions: undefined, first: undefined, second: undefined, length: 0, verifyChecksum: undefined },
+}
+// Servers pass the same options object for every connection: validate it once, not per parse.
 const resolvedCache = new WeakMap<ParseOptions, Resolved>()
+
+function unchanged(options: ParseOptions, r: Resolved['raw']): boolean {
+  const v = options.versions
+  return (
+    options.maxHeaderSize === r.maxHeaderSize &&
+    options.verifyChecksum === r.verifyChecksum &&
+    v === r.versions &&
+    (v === undefined || (v.length === r.length && v[0] === r.first && v[1] === r.second))
+  )
+}
 
 /** Validates parse options; throws ERR_PROXY_INVALID_OPTION naming the option. */
 export function resolveParseOptions(options: ParseOptions | undefined): Resolved {
   if (options === undefined) return DEFAULTS
+  if (options === null || typeof options !== 'object') fail(ErrorCodes.INVALID_OPTION, 'parse options must be an object')
   const cached = resolvedCache.get(options)
-  if (cached) return cached
+  if (cached && unchanged(options, cached.raw)) return cached
   const { maxHeaderSize = DEFAULT_MAX_HEADER_SIZE, versions = [1, 2], verifyChecksum = true } = options
   if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 16 || maxHeaderSize > MAX_HEADER_SIZE_LIMIT) {
     fail(ErrorCodes.INVALID_OPTION, `maxHeaderSize must be an integer from 16 to ${MAX_HEADER_SIZE_LIMIT}`)
@@ -29,7 +49,16 @@ export function resolveParseOptions(options: ParseOptions | undefined): Resolved
     fail(ErrorCodes.INVALID_OPTION, 'versions must be a non-empty array of 1 and/or 2')
   }
   if (typeof verifyChecksum !== 'boolean') fail(ErrorCodes.INVALID_OPTION, 'verifyChecksum must be a boolean')
-  const resolved = { maxHeaderSize, v1: versions.includes(1), v2: versions.includes(2), verifyChecksum }
+  const v = options.versions
+  const raw = {
+    maxHeaderSize: options.maxHeaderSize,
+    versions: v,
+    first: v?.[0],
+    second: v?.[1],
+    length: v?.length ?? 0,
+    verifyChecksum: options.verifyChecksum,
+  }
+  const resolved = { maxHeaderSize, v1: versions.includes(1), v2: versions.includes(2), verifyChecksum, raw }
   resolvedCache.set(options, resolved)
   return resolved
 }
@@ -49,6 +78,7 @@ function prefixOf(b: Uint8Array, sig: Uint8Array): boolean {
  */
 export function parse(input: Uint8Array, options?: ParseOptions): ParseResult {
   const o = resolveParseOptions(options)
+  if (!(input instanceof Uint8Array)) fail(ErrorCodes.INVALID_INPUT, 'parse input must be a Uint8Array or Buffer')
   if (input.length === 0) return INCOMPLETE
   const first = input[0]
   if (first === 0x0d && o.v2 && prefixOf(input, V2_SIGNATURE)) {

@@ -7,7 +7,8 @@ import { SslClient, SslSubType, TlvType } from './constants.js'
 import { ErrorCodes, fail } from './errors.js'
 import type { Tlv } from './types.js'
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the value; dropping it would let two values compare equal.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 function text(value: Uint8Array, what: string, asciiOnly = false): string {
   if (asciiOnly) {
@@ -112,9 +113,12 @@ export function decodeSsl(value: Uint8Array): SslInfo {
     const v = value.subarray(p + 3, p + 3 + len)
     info.tlvs.push({ type, value: v })
     const key = SSL_TEXT[type]
-    // The CN is UTF-8 (§2.2.6); the other names are US-ASCII.
-    if (key) (info as unknown as Record<string, string>)[key] = text(v, `SSL sub-TLV 0x${type.toString(16)}`, type !== SslSubType.CN)
-    else if (type === SslSubType.CLIENT_CERT) info.clientCert = v
+    // The CN is UTF-8 (§2.2.6); the other names are US-ASCII. Every copy is validated; the first one
+    // wins, as in decodeTlvs.
+    if (key) {
+      const decoded = text(v, `SSL sub-TLV 0x${type.toString(16)}`, type !== SslSubType.CN)
+      ;(info as unknown as Record<string, string>)[key] ??= decoded
+    } else if (type === SslSubType.CLIENT_CERT) info.clientCert ??= v
     p += 3 + len
   }
   return info
@@ -155,44 +159,47 @@ export interface DecodedTlvs {
 }
 
 /**
- * Decodes every known TLV of a header. When a type appears twice the first one wins.
+ * Decodes every known TLV of a header. When a type appears twice the first one wins, and every copy is
+ * validated (a bad second copy must not slip through because the first one was good).
  * Throws ERR_PROXY_TLV_INVALID on a value that does not match its type's format.
  */
+const first = <T>(had: T | undefined, next: T): T => (had === undefined ? next : had)
+
 export function decodeTlvs(tlvs: readonly Tlv[]): DecodedTlvs {
   const out: DecodedTlvs = { unknown: [] }
   for (const tlv of tlvs) {
     const v = tlv.value
     switch (tlv.type) {
       case TlvType.ALPN:
-        out.alpn ??= decodeAlpn(v)
+        out.alpn = first(out.alpn, decodeAlpn(v))
         break
       case TlvType.AUTHORITY:
-        out.authority ??= decodeAuthority(v)
+        out.authority = first(out.authority, decodeAuthority(v))
         break
       case TlvType.CRC32C:
-        out.crc32c ??= decodeCrc32c(v)
+        out.crc32c = first(out.crc32c, decodeCrc32c(v))
         break
       case TlvType.NOOP:
         break
       case TlvType.UNIQUE_ID:
-        out.uniqueId ??= decodeUniqueId(v)
+        out.uniqueId = first(out.uniqueId, decodeUniqueId(v))
         break
       case TlvType.SSL:
-        out.ssl ??= decodeSsl(v)
+        out.ssl = first(out.ssl, decodeSsl(v))
         break
       case TlvType.NETNS:
-        out.netns ??= decodeNetns(v)
+        out.netns = first(out.netns, decodeNetns(v))
         break
       case TlvType.AWS:
-        if (v[0] === 0x01) out.awsVpceId ??= decodeAwsVpceId(v)
+        if (v[0] === 0x01) out.awsVpceId = first(out.awsVpceId, decodeAwsVpceId(v))
         else out.unknown.push(tlv)
         break
       case TlvType.AZURE:
-        if (v[0] === 0x01) out.azureLinkId ??= decodeAzureLinkId(v)
+        if (v[0] === 0x01) out.azureLinkId = first(out.azureLinkId, decodeAzureLinkId(v))
         else out.unknown.push(tlv)
         break
       case TlvType.GCP:
-        out.gcpPscConnectionId ??= decodeGcpPscConnectionId(v)
+        out.gcpPscConnectionId = first(out.gcpPscConnectionId, decodeGcpPscConnectionId(v))
         break
       default:
         out.unknown.push(tlv)

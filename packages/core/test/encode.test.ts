@@ -216,12 +216,19 @@ describe('encode v2 crc32c', () => {
     expect(() => parse(bad)).toThrow(expect.objectContaining({ code: ErrorCodes.CRC32C_MISMATCH }))
   })
 
-  it('checksums UNIX and LOCAL headers too', () => {
-    expect(
-      expectComplete(encode({ version: 2, family: 'UNIX', transport: 'DGRAM', ...unix }, { crc32c: true }))
-        .length,
-    ).toBe(239)
-    expect(expectComplete(encode({ version: 2, command: 'LOCAL' }, { crc32c: true })).length).toBe(23)
+  it('checksums UNIX and LOCAL headers too, over the whole header with the checksum field as zeros', () => {
+    const unixOut = encode({ version: 2, family: 'UNIX', transport: 'DGRAM', ...unix }, { crc32c: true })
+    const localOut = encode({ version: 2, command: 'LOCAL' }, { crc32c: true })
+    expect(expectComplete(unixOut).length).toBe(239)
+    expect(expectComplete(localOut).length).toBe(23)
+    // The parser skips a LOCAL block (§2.2), so check the sum here: CRC32C TLV last, value = crc of the rest.
+    for (const out of [unixOut, localOut]) {
+      expect(toHex(out.subarray(out.length - 7, out.length - 4))).toBe('030004')
+      const zeroed = out.slice()
+      zeroed.fill(0, out.length - 4)
+      const sum = crc32c(zeroed)
+      expect(toHex(out.subarray(out.length - 4))).toBe(sum.toString(16).padStart(8, '0'))
+    }
   })
 })
 
@@ -269,6 +276,9 @@ describe('encode validation', () => {
     ],
     ['a missing UNIX path', { version: 2, family: 'UNIX', source: {}, destination: { path: '' } }],
     ['a TLV type of 256', { ...good, tlvs: [{ type: 256, value: new Uint8Array(0) }] }],
+    ['a CRC32C TLV of its own (the parser would refuse the header)', { ...good, tlvs: [{ type: 3, value: new Uint8Array(4) }] }],
+    ['a null TLV', { ...good, tlvs: [null] }],
+    ['tlvs that are not an array', { ...good, tlvs: { type: 1, value: new Uint8Array(0) } }],
     ['a negative TLV type', { ...good, tlvs: [{ type: -1, value: new Uint8Array(0) }] }],
     ['a TLV value that is not a Uint8Array', { ...good, tlvs: [{ type: 1, value: 'h2' }] }],
     ['a TLV value of 65536 bytes', { ...good, tlvs: [{ type: 1, value: new Uint8Array(65536) }] }],
@@ -298,6 +308,8 @@ describe('encode validation', () => {
   })
 
   it('rejects invalid options with ERR_PROXY_ENCODE_INVALID', () => {
+    expectError(() => encode(good, null as never), ErrorCodes.ENCODE_INVALID)
+    expectError(() => encode(good, 'crc32c' as never), ErrorCodes.ENCODE_INVALID)
     expectError(() => encode(good, { padTo: -1 }), ErrorCodes.ENCODE_INVALID)
     expectError(() => encode(good, { padTo: 1.5 }), ErrorCodes.ENCODE_INVALID)
     expectError(() => encode(good, { padTo: 70000 }), ErrorCodes.ENCODE_INVALID)

@@ -69,6 +69,34 @@ describe('ProxyProtocolError', () => {
   })
 })
 
+describe('argument errors', () => {
+  it('refuses input that is not bytes with ERR_PROXY_INVALID_INPUT', () => {
+    for (const input of [null, undefined, 'PROXY UNKNOWN\r\n', [0x50, 0x52], {}]) {
+      expect(() => parse(input as never)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_INPUT }))
+    }
+  })
+
+  it('refuses options that are not an object with ERR_PROXY_INVALID_OPTION', () => {
+    for (const options of [null, 5, 'v1']) {
+      expect(() => parse(ascii('PROXY UNKNOWN\r\n'), options as never)).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
+      )
+    }
+  })
+
+  it('sees a change made to an options object after its first use', () => {
+    const options: { versions?: (1 | 2)[]; maxHeaderSize?: number } = {}
+    const v1 = ascii('PROXY UNKNOWN\r\n')
+    expect(parse(v1, options).status).toBe('complete')
+    options.versions = [2]
+    expect(() => parse(v1, options)).toThrow(expect.objectContaining({ code: ErrorCodes.VERSION_NOT_ALLOWED }))
+    options.versions[0] = 1 // changed in place
+    expect(parse(v1, options).status).toBe('complete')
+    options.maxHeaderSize = 5
+    expect(() => parse(v1, options)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }))
+  })
+})
+
 describe('ErrorCodes', () => {
   it('are unique ERR_PROXY_ strings', () => {
     const values = Object.values(ErrorCodes)

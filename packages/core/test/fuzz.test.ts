@@ -27,7 +27,6 @@ import { ascii, concat } from './helpers.js'
  */
 const PROMPT_MS = 1000
 
-let slowest = 0
 /** parse() that must either return or throw a ProxyProtocolError carrying a numeric offset, quickly. */
 function safeParse(input: Uint8Array, options?: ParseOptions): ParseResult | ProxyProtocolError {
   const t0 = performance.now()
@@ -38,9 +37,7 @@ function safeParse(input: Uint8Array, options?: ParseOptions): ParseResult | Pro
     expect(typeof (e as ProxyProtocolError).offset).toBe('number')
     return e as ProxyProtocolError
   } finally {
-    const dt = performance.now() - t0
-    if (dt > slowest) slowest = dt
-    expect(dt).toBeLessThan(PROMPT_MS)
+    expect(performance.now() - t0).toBeLessThan(PROMPT_MS)
   }
 }
 
@@ -350,9 +347,5 @@ describe('streaming', () => {
       }),
       { numRuns: 300 },
     )
-  })
-
-  it('finished within the time budget', () => {
-    expect(slowest).toBeLessThan(PROMPT_MS)
   })
 })

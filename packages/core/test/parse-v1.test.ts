@@ -3,6 +3,7 @@
  * at most 107 bytes. Fixtures are the human-readable lines, converted to bytes with ascii().
  */
 import { ErrorCodes, ProxyProtocolError, V1_MAX_LENGTH, parse } from '@proxyproto/core'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ascii, concat, expectComplete, expectParseError, expectPrefixesIncomplete } from './helpers.js'
 
@@ -419,8 +420,43 @@ describe('v1 incremental parsing', () => {
     ['PROXY TCP6 g', ErrorCodes.V1_BAD_ADDRESS],
     ['PROXY TCP6 [', ErrorCodes.V1_BAD_ADDRESS],
     [`PROXY TCP6 ${'0'.repeat(46)}`, ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 :::', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 :1', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 12345', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 1::2::', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 1:2:3:4:5:6:7:8:', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 1:2:3:4:5:6:7:8:9:', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 1::2:3:4:5:6:7:8', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 ::ffff:01.', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 ::ffff:1.2.3.4.', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 ::ffff:1.2.3.256', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 1:2:3:4:5:1.', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP6 ::1.2.3.4:', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY TCP4\r', ErrorCodes.V1_SYNTAX],
+    ['PROXY TCP4 \r', ErrorCodes.V1_BAD_ADDRESS],
+    ['PROXY UNKNOW\r', ErrorCodes.V1_BAD_PROTOCOL],
+    ['PROXY TCP4 1.2.3.4\r', ErrorCodes.V1_SYNTAX],
+    ['PROXY TCP4 1.2.3.4 5.6.7.8 1\r', ErrorCodes.V1_SYNTAX],
   ] as const)('throws at once for the never-valid prefix %j', (text, code) => {
     expectParseError(ascii(text), code)
+  })
+
+  it.each(['PROXY TCP6 :', 'PROXY TCP6 ::', 'PROXY TCP6 1:2:3:4:5:6:7::', 'PROXY TCP6 1:2:3:4:5:6:1.2.3.4', 'PROXY TCP6 ::ffff:1.2.3.4', 'PROXY UNKNOWN\r', 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r'])(
+    'waits for more bytes after %j, which can still become a header',
+    (text) => {
+      expect(parse(ascii(text))).toEqual({ status: 'incomplete' })
+    },
+  )
+
+  it('reports every strict prefix of random canonical and uncompressed TCP6 lines as incomplete', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), fc.ipV6(), (src, dst) => {
+        const text = `PROXY TCP6 ${src} ${dst} 1 2\r\n`
+        if (text.length > V1_MAX_LENGTH) return
+        expectPrefixesIncomplete(ascii(text), text.length)
+      }),
+      { numRuns: 300 },
+    )
   })
 
   it('decides on the first header only when the input holds two', () => {

@@ -113,6 +113,11 @@ describe('v2 address families', () => {
     expect(header.source).toEqual({ path: '/a' })
   })
 
+  it('keeps a leading byte order mark in a UNIX path, so encode and parse round-trip it', () => {
+    const out = encode({ version: 2, family: 'UNIX', source: { path: '\ufeff/s' }, destination: { path: '/d' } })
+    expect(expectComplete(out).header.source).toEqual({ path: '\ufeff/s' })
+  })
+
   it('decodes a UTF-8 UNIX path and rejects one that is not valid UTF-8', () => {
     const utf8 = toHex(new TextEncoder().encode('/tmp/é.sock'))
     const ok = utf8 + '00'.repeat(108 - utf8.length / 2)

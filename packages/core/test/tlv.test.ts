@@ -34,6 +34,11 @@ describe('decodeAlpn', () => {
     expect(decodeAlpn(new Uint8Array(0))).toBe('')
   })
 
+  it('keeps a leading byte order mark as part of the value', () => {
+    expect(decodeAlpn(hex('efbbbf 6832'))).toBe('\ufeffh2')
+    expect(decodeAuthority(hex('efbbbf 61'))).toBe('\ufeffa')
+  })
+
   it('rejects a value that is not valid UTF-8', () => {
     expectError(() => decodeAlpn(hex('68ff')), invalid)
     expectError(() => decodeAlpn(hex('c3')), invalid) // truncated sequence
@@ -304,6 +309,18 @@ describe('decodeTlvs', () => {
     expect(d.alpn).toBe('h2')
   })
 
+  it('validates every copy of a repeated TLV, not only the first one it keeps', () => {
+    expectError(() => decodeTlvs([{ type: 0x01, value: ascii('h2') }, { type: 0x01, value: hex('ff') }]), invalid)
+    expectError(() => decodeTlvs([{ type: 0x03, value: hex('00000000') }, { type: 0x03, value: hex('00') }]), invalid)
+  })
+
+  it('keeps the first SSL sub-TLV of a type, as decodeTlvs does, and validates the others', () => {
+    const two = sslValue(1, 0, sub(0x21, ascii('A')) + sub(0x21, ascii('B')))
+    expect(decodeSsl(two).version).toBe('A')
+    expect(decodeSsl(two).tlvs).toHaveLength(2)
+    expectError(() => decodeSsl(sslValue(1, 0, sub(0x21, ascii('A')) + sub(0x21, hex('ff')))), invalid)
+  })
+
   it('puts AWS and Azure TLVs with another subtype among the unknown', () => {
     const aws = { type: 0xea, value: hex('02 aa') }
     const azure = { type: 0xee, value: hex('02 01000000') }
@@ -410,6 +427,24 @@ describe('tlv builders', () => {
       expectError(() => tlv.azureLinkId(id), ErrorCodes.ENCODE_INVALID)
     for (const id of [-1n, 0x10000000000000000n])
       expectError(() => tlv.gcpPscConnectionId(id), ErrorCodes.ENCODE_INVALID)
+  })
+
+  it.each([
+    ['an SSL verify of 2**32, which would wrap to 0 and read as verified', () => tlv.ssl({ client: 3, verify: 2 ** 32 })],
+    ['a negative SSL verify', () => tlv.ssl({ client: 1, verify: -1 })],
+    ['an SSL client of 300', () => tlv.ssl({ client: 300 })],
+    ['an SSL sub-TLV type of 0x121', () => tlv.ssl({ client: 1, tlvs: [{ type: 0x121, value: ascii('x') }] })],
+    ['an SSL sub-TLV that is null', () => tlv.ssl({ client: 1, tlvs: [null as never] })],
+    ['an SSL version that is not ASCII', () => tlv.ssl({ client: 1, tlvs: [{ type: SslSubType.VERSION, value: utf8('é') }] })],
+    ['an AWS VPC endpoint id that is not ASCII', () => tlv.awsVpceId('vpce-é')],
+    ['an empty AWS VPC endpoint id', () => tlv.awsVpceId('')],
+    ['a NETNS name that is not ASCII', () => tlv.netns('é')],
+    ['an AUTHORITY of 256 bytes', () => tlv.authority('a'.repeat(256))],
+    ['an ALPN that is not a string', () => tlv.alpn(2 as never)],
+    ['a GCP id given as a number', () => tlv.gcpPscConnectionId(1 as never)],
+    ['a null unique id', () => tlv.uniqueId(null as never)],
+  ])('reject %s with ERR_PROXY_ENCODE_INVALID', (_what, build) => {
+    expectError(build, ErrorCodes.ENCODE_INVALID)
   })
 
   it('carry through encode and parse into decodeTlvs', () => {
