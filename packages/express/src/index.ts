@@ -10,11 +10,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Server as NetServer } from 'node:net'
 import {
   ErrorCodes,
-  getProxyInfo,
   type ProxyHeader,
   ProxyProtocolError,
   type ProxyProtocolOptions,
+  proxyHeaderOf,
   validateProxyProtocolOptions,
+  withErrorPrefix,
   withProxyProtocol,
 } from '@proxyproto/node'
 
@@ -38,14 +39,7 @@ export interface ProxyProtocolMiddleware {
   attach<S extends NetServer>(server: S): S
 }
 
-function prefixed<T>(fn: () => T): T {
-  try {
-    return fn()
-  } catch (err) {
-    if (err instanceof ProxyProtocolError) throw new ProxyProtocolError(err.code, PREFIX + err.message, { cause: err })
-    throw err
-  }
-}
+const prefixed = <T>(fn: () => T): T => withErrorPrefix(PREFIX, fn)
 
 /**
  * `const proxy = proxyProtocol(options); app.use(proxy); proxy.attach(app.listen(port))`.
@@ -57,8 +51,8 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): ProxyProtocol
   prefixed(() => validateProxyProtocolOptions(opts))
 
   const middleware = ((req, _res, next) => {
-    const info = getProxyInfo(req)
-    if (info === undefined) {
+    const header = proxyHeaderOf(req)
+    if (header === undefined) {
       // Never fall back to the socket's own address: behind a balancer that is the balancer's.
       next(
         new ProxyProtocolError(
@@ -70,7 +64,7 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): ProxyProtocol
       )
       return
     }
-    req.proxyHeader = info.header?.command === 'PROXY' ? info.header : null
+    req.proxyHeader = header
     next()
   }) as ProxyProtocolMiddleware
   middleware.attach = (server) => prefixed(() => withProxyProtocol(server, opts))

@@ -6,7 +6,7 @@
  * parser runs, so `request.ip` and `request.socket.remoteAddress` are the client's without
  * `trustProxy`. `request.proxyHeader` exposes the header.
  */
-import { getProxyInfo, type ProxyHeader, ProxyProtocolError, type ProxyProtocolOptions, withProxyProtocol } from '@proxyproto/node'
+import { type ProxyHeader, type ProxyProtocolOptions, prefixError, proxyHeaderOf, withProxyProtocol } from '@proxyproto/node'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -32,13 +32,12 @@ const plugin: FastifyPluginCallback<FastifyProxyProtocolOptions> = (fastify, opt
   try {
     withProxyProtocol(fastify.server, opts as ProxyProtocolOptions)
   } catch (err) {
-    done(err instanceof ProxyProtocolError ? new ProxyProtocolError(err.code, PREFIX + err.message, { cause: err }) : (err as Error))
+    done(prefixError(PREFIX, err) as Error)
     return
   }
   fastify.decorateRequest('proxyHeader', {
     getter() {
-      const header = getProxyInfo(this.raw)?.header
-      return header?.command === 'PROXY' ? header : null
+      return proxyHeaderOf(this.raw) ?? null
     },
   })
   done()

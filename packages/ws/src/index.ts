@@ -10,12 +10,13 @@ import http from 'node:http'
 import type { Duplex } from 'node:stream'
 import {
   ErrorCodes,
-  getProxyInfo,
   isProxyProtocolEnabled,
   type ProxyHeader,
   ProxyProtocolError,
   type ProxyProtocolOptions,
+  proxyHeaderOf,
   validateProxyProtocolOptions,
+  withErrorPrefix,
   withProxyProtocol,
 } from '@proxyproto/node'
 import { type ServerOptions as WsServerOptions, type WebSocket, WebSocketServer as WsWebSocketServer } from 'ws'
@@ -45,14 +46,7 @@ export interface ServerOptions<
 
 const PREFIX = '@proxyproto/ws: '
 
-function prefixed<R>(fn: () => R): R {
-  try {
-    return fn()
-  } catch (err) {
-    if (err instanceof ProxyProtocolError) throw new ProxyProtocolError(err.code, PREFIX + err.message, { cause: err })
-    throw err
-  }
-}
+const prefixed = <R>(fn: () => R): R => withErrorPrefix(PREFIX, fn)
 
 /** Answers plain HTTP requests like ws's own server does with `port`. */
 function upgradeRequired(_req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -101,8 +95,8 @@ export class WebSocketServer<
     head: Buffer,
     callback: (client: InstanceType<T>, request: InstanceType<U>) => void,
   ): void {
-    const info = getProxyInfo(req)
-    if (info === undefined && this.#proxy) {
+    const header = proxyHeaderOf(req)
+    if (header === undefined && this.#proxy) {
       const error = new ProxyProtocolError(
         ErrorCodes.SERVER_NOT_PREPARED,
         `${PREFIX}upgrade refused: the server it came through was not prepared for the PROXY protocol, so its ` +
@@ -118,7 +112,7 @@ export class WebSocketServer<
       }
       return
     }
-    req.proxyHeader = info?.header?.command === 'PROXY' ? info.header : null
+    req.proxyHeader = header ?? null
     super.handleUpgrade(req, socket, head, callback)
   }
 
