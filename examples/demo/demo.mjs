@@ -48,10 +48,19 @@ await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
 const serverPort = server.address().port
 
 // The local load balancer: a TCP relay that writes a PROXY header for each client.
-const relay = await startRelay({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: serverPort }, send: args.send, log: false })
+const relay = await startRelay({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: serverPort }, send: args.send })
 const lb = `127.0.0.1:${relay.port}`
 
 // The clients, bound to a distinct loopback address so the client can be told from the balancer.
+// Linux answers on all of 127.0.0.0/8; macOS configures only 127.0.0.1 on lo0, so the bind fails there
+// until the address is added: say how, in one line, rather than with a stack trace.
+const cannotBind = (err) => {
+  if (err?.code !== 'EADDRNOTAVAIL') throw err
+  console.error(
+    `error EADDRNOTAVAIL: cannot bind the client to ${args.client}; on macOS add it to the loopback interface first: sudo ifconfig lo0 alias ${args.client}`,
+  )
+  process.exit(1)
+}
 const agent = new http.Agent({ localAddress: args.client })
 const httpSeen = await new Promise((resolve, reject) => {
   http
@@ -61,7 +70,7 @@ const httpSeen = await new Promise((resolve, reject) => {
       res.on('end', () => resolve(JSON.parse(body)))
     })
     .on('error', reject)
-})
+}).catch(cannotBind)
 const wsSeen = await new Promise((resolve, reject) => {
   const ws = new WebSocket(`ws://${lb}/`, { localAddress: args.client })
   ws.on('message', (data) => {
@@ -69,7 +78,7 @@ const wsSeen = await new Promise((resolve, reject) => {
     ws.close()
   })
   ws.on('error', reject)
-})
+}).catch(cannotBind)
 agent.destroy()
 
 const row = (what, seen) => [what, `${seen.balancer}:${seen.balancerPort}`, `${seen.ip}:${seen.port}`]

@@ -5,12 +5,15 @@ export class UsageError extends Error {
   /** A stable code (one of ErrorCodes, or a system code such as EADDRINUSE), printed before the message. */
   readonly code: string | undefined
   readonly offset: number | undefined
+  /** What to do about it: the message's last line(s), kept apart for --json. */
+  readonly hint: string | undefined
 
   constructor(message: string, options: { code?: string; offset?: number; hint?: string } = {}) {
     super(options.hint ? `${message}\n${options.hint}` : message)
     this.name = 'UsageError'
     this.code = options.code
     this.offset = options.offset
+    this.hint = options.hint
   }
 }
 
@@ -32,4 +35,22 @@ export function formatError(err: unknown): string {
   if (typeof e.offset === 'number' && !message.includes(`(at byte ${e.offset})`))
     line += ` (at byte ${e.offset})`
   return line
+}
+
+/**
+ * The --json form: one object on one line, {"error": CODE, "message", "offset"} (offset null when
+ * none is known), "hint" added when there is one. Errors without a code of their own are ERR_USAGE.
+ */
+export function formatErrorJson(err: unknown, hint?: string): string {
+  const e = err as { code?: unknown; offset?: unknown; message?: unknown }
+  let message = typeof e.message === 'string' ? e.message : String(err)
+  const own = err instanceof UsageError ? err.hint : undefined
+  if (own !== undefined && message.endsWith(`\n${own}`)) message = message.slice(0, -own.length - 1)
+  const hints = [own, hint].filter((h) => h !== undefined)
+  return JSON.stringify({
+    error: typeof e.code === 'string' ? e.code : 'ERR_USAGE',
+    message,
+    offset: typeof e.offset === 'number' ? e.offset : null,
+    ...(hints.length > 0 && { hint: hints.join('\n') }),
+  })
 }

@@ -17,8 +17,11 @@ export const hex = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 export const typeHex = (type: number): string => `0x${type.toString(16).padStart(2, '0')}`
 
-/** Decoded TLVs as JSON: bytes as hex, bigints as decimal strings, a CRC32C as 'valid' (the parser verified it). */
-export function tlvsJson(d: DecodedTlvs): Record<string, unknown> {
+/**
+ * Decoded TLVs as JSON: bytes as hex, bigints as decimal strings, a CRC32C as `crc32c`: 'valid' when the
+ * parser verified it (decode), or what the caller found when it did not (echo).
+ */
+export function tlvsJson(d: DecodedTlvs, crc32c = 'valid'): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   if (d.authority !== undefined) out['authority'] = d.authority
   if (d.alpn !== undefined) out['alpn'] = d.alpn
@@ -27,7 +30,7 @@ export function tlvsJson(d: DecodedTlvs): Record<string, unknown> {
   if (d.awsVpceId !== undefined) out['awsVpceId'] = d.awsVpceId
   if (d.azureLinkId !== undefined) out['azureLinkId'] = d.azureLinkId
   if (d.gcpPscConnectionId !== undefined) out['gcpPscConnectionId'] = d.gcpPscConnectionId.toString()
-  if (d.crc32c !== undefined) out['crc32c'] = 'valid'
+  if (d.crc32c !== undefined) out['crc32c'] = crc32c
   if (d.ssl) {
     const { tlvs: _subTlvs, clientCert, ...ssl } = d.ssl
     out['ssl'] = clientCert ? { ...ssl, clientCert: hex(clientCert) } : ssl

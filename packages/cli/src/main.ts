@@ -3,7 +3,7 @@ import * as decode from './commands/decode.js'
 import * as echo from './commands/echo.js'
 import * as encode from './commands/encode.js'
 import * as relay from './commands/relay.js'
-import { formatError, isUserError, UsageError } from './errors.js'
+import { formatError, formatErrorJson, isUserError, UsageError } from './errors.js'
 
 interface Command {
   summary: string
@@ -26,7 +26,8 @@ Options:
   -h, --help      show this help (proxyproto <command> --help for a command's)
   --version       print the version
 
-Errors print "error CODE: message" on stderr and exit with status 1.`
+Errors print "error CODE: message" on stderr and exit with status 1; with --json (every command
+takes it) they print {"error": CODE, "message", "offset"} on one line instead.`
 
 function version(): string {
   try {
@@ -59,12 +60,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run(rest)
   } catch (err) {
     if (!isUserError(err)) throw err
-    process.stderr.write(`${formatError(err)}\n`)
-    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_') && name && COMMANDS[name]) {
-      process.stderr.write(`Run "proxyproto ${name} --help" for the options.\n`)
-    }
+    const help =
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_') && name && COMMANDS[name]
+        ? `Run "proxyproto ${name} --help" for the options.`
+        : undefined
+    if (wantsJson(rest)) process.stderr.write(`${formatErrorJson(err, help)}\n`)
+    else process.stderr.write(`${formatError(err)}\n${help ? `${help}\n` : ''}`)
     return 1
   }
+}
+
+/**
+ * Read from the raw arguments, not from parseArgs: the error being reported may be parseArgs' own
+ * (an unknown option next to --json). Arguments after "--" are operands.
+ */
+function wantsJson(args: readonly string[]): boolean {
+  const end = args.indexOf('--')
+  return (end === -1 ? args : args.slice(0, end)).includes('--json')
 }
 
 function unknown(name: string): UsageError {

@@ -42,6 +42,46 @@ describe('proxyproto', () => {
     })
   }
 
+  for (const name of ['relay', 'echo', 'decode', 'encode']) {
+    it(`${name} accepts --json, and then prints a usage error as one JSON object on stderr, status 1`, async () => {
+      const r = await run([name, '--json', '--nope'])
+      expect(r.status).toBe(1)
+      expect(r.stdout.length).toBe(0)
+      const lines = r.stderr.trimEnd().split('\n')
+      expect(lines).toHaveLength(1)
+      expect(JSON.parse(lines[0]!)).toEqual({
+        error: 'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+        message: expect.stringMatching(/^Unknown option '--nope'/),
+        offset: null,
+        hint: `Run "proxyproto ${name} --help" for the options.`,
+      })
+    })
+  }
+
+  it('--json errors carry the code and the offset of a bad header, and ERR_USAGE for usage errors', async () => {
+    const bad = await run([
+      'decode',
+      '--json',
+      Buffer.from('PROXY TCP4 1.2.3.4 10.0.0.1 1 99999\r\n').toString('hex'),
+    ])
+    expect(bad.status).toBe(1)
+    expect(JSON.parse(bad.stderr)).toEqual({
+      error: 'ERR_PROXY_V1_BAD_PORT',
+      message: expect.any(String),
+      offset: 30,
+    })
+    const usage = await run(['echo', '--json'])
+    expect(usage.status).toBe(1)
+    expect(JSON.parse(usage.stderr)).toEqual({
+      error: 'ERR_USAGE',
+      message: '--listen [HOST:]PORT is required',
+      offset: null,
+    })
+    // After "--" it is an operand, not the flag.
+    const operand = await run(['decode', '--', '--json'])
+    expect(operand.stderr).toMatch(/^error: "--json" is not an even number of hex digits/)
+  })
+
   it('an unknown command is a one-line error with status 1', async () => {
     const r = await run(['frobnicate'])
     expect(r.status).toBe(1)

@@ -107,6 +107,10 @@ describe.concurrent('proxyproto decode', () => {
     expect(json['source']).toBeUndefined()
   })
 
+  it('accepts --json: the output is the same JSON', async () => {
+    expect(await decodeOk(['--json', hex(V2)])).toEqual(await decodeOk([hex(V2)]))
+  })
+
   it('prints one line with --compact', async () => {
     const r = await run(['decode', '--compact', hex(V2)])
     expect(r.stdout.toString().trimEnd().split('\n')).toHaveLength(1)

@@ -22,7 +22,9 @@ describe('proxyproto echo', () => {
       transport: 'STREAM',
       source: { address: '203.0.113.7', port: 51234 },
       destination: { address: '192.0.2.1', port: 443 },
+      crc32c: 'absent',
       tlvs: {},
+      rawTlvs: [],
       peer: { address: '127.0.0.23', port: expect.any(Number), family: 'IPv4' },
       client: { address: '203.0.113.7', port: 51234, family: 'IPv4' },
     })
@@ -57,6 +59,7 @@ describe('proxyproto echo', () => {
       version: 2,
       family: 'IPv6',
       source: { address: '2001:db8::7', port: 40000 },
+      crc32c: 'valid',
       tlvs: {
         awsVpceId: 'vpce-08d2bf15fac5001c9',
         authority: 'example.com',
@@ -69,42 +72,89 @@ describe('proxyproto echo', () => {
     })
   })
 
-  it('prints a JSON line with the error code for refused connections', async () => {
+  it('sends a refused client the error as JSON before closing, and prints the same line', async () => {
     const echo = start(['echo', '--listen', '127.0.0.1:0', '--header-timeout', '2000'])
     const port = await echo.port()
-    expect(await exchange(port, 'GET / HTTP/1.1\r\n\r\n')).toBe('')
-    const bad = Buffer.from(
-      encode(
-        {
-          version: 2,
-          family: 'IPv4',
-          source: { address: '1.2.3.4', port: 1 },
-          destination: { address: '5.6.7.8', port: 2 },
-        },
-        { crc32c: true },
-      ),
-    )
-    bad[bad.length - 1]! ^= 1
-    expect(await exchange(port, bad)).toBe('')
-    const missing = JSON.parse(await echo.line('stdout', /ERR_PROXY_HEADER_MISSING/))
-    expect(missing).toMatchObject({
+    const missing = JSON.parse(await exchange(port, 'GET / HTTP/1.1\r\n\r\n'))
+    expect(missing).toEqual({
       error: 'ERR_PROXY_HEADER_MISSING',
       message: expect.any(String),
-      peer: { address: '127.0.0.1' },
+      peer: { address: '127.0.0.1', port: expect.any(Number), family: 'IPv4' },
     })
-    expect(JSON.parse(await echo.line('stdout', /ERR_PROXY_CRC32C_MISMATCH/))).toMatchObject({
-      error: 'ERR_PROXY_CRC32C_MISMATCH',
+    expect(JSON.parse(await echo.line('stdout', /ERR_PROXY_HEADER_MISSING/))).toEqual(missing)
+    const badPort = JSON.parse(await exchange(port, 'PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n'))
+    expect(badPort).toMatchObject({ error: 'ERR_PROXY_V1_BAD_PORT', message: expect.stringMatching(/port/) })
+    expect(JSON.parse(await echo.line('stdout', /ERR_PROXY_V1_BAD_PORT/))).toEqual(badPort)
+  })
+
+  it('shows a header whose CRC32C is wrong, with "crc32c": "invalid", instead of refusing it', async () => {
+    const echo = start(['echo', '--listen', '127.0.0.1:0'])
+    const port = await echo.port()
+    const input = {
+      version: 2,
+      family: 'IPv4',
+      source: { address: '1.2.3.4', port: 1 },
+      destination: { address: '5.6.7.8', port: 2 },
+      tlvs: [tlv.authority('example.com')],
+    } as const
+    const good = Buffer.from(encode(input, { crc32c: true }))
+    const bad = Buffer.from(good)
+    bad[bad.length - 1]! ^= 1
+    const expected = {
+      version: 2,
+      source: { address: '1.2.3.4', port: 1 },
+      tlvs: { authority: 'example.com' },
+      client: { address: '1.2.3.4', port: 1 },
+    }
+    const invalid = JSON.parse(await exchange(port, bad))
+    expect(invalid).toMatchObject({ ...expected, crc32c: 'invalid', tlvs: { crc32c: 'invalid' } })
+    // The checksum as sent, for comparison with what the sender meant.
+    expect(invalid.rawTlvs.at(-1)).toEqual({
+      type: '0x03',
+      name: 'CRC32C',
+      length: 4,
+      hex: bad.subarray(-4).toString('hex'),
     })
+    expect(JSON.parse(await exchange(port, good))).toMatchObject({ ...expected, crc32c: 'valid' })
+    expect(JSON.parse(await exchange(port, Buffer.from(encode(input))))).toMatchObject({
+      ...expected,
+      crc32c: 'absent',
+    })
+    expect(await echo.line('stdout', /"crc32c":"invalid"/)).toBeDefined()
+  })
+
+  it('lists every TLV in rawTlvs, in wire order, NOOP and types it cannot decode included', async () => {
+    const echo = start(['echo', '--listen', '127.0.0.1:0'])
+    const header = encode(
+      {
+        version: 2,
+        family: 'IPv4',
+        source: { address: '1.2.3.4', port: 1 },
+        destination: { address: '5.6.7.8', port: 2 },
+        tlvs: [
+          tlv.alpn('h2'),
+          { type: 0x04, value: Uint8Array.of(0, 0, 0) },
+          { type: 0xe5, value: Uint8Array.of(1, 2) },
+        ],
+      },
+      { crc32c: true },
+    )
+    const json = JSON.parse(await exchange(await echo.port(), Buffer.from(header)))
+    expect(json.rawTlvs).toEqual([
+      { type: '0x01', name: 'ALPN', length: 2, hex: '6832' },
+      { type: '0x04', name: 'NOOP', length: 3, hex: '000000' },
+      { type: '0xe5', name: 'CUSTOM', length: 2, hex: '0102' },
+      { type: '0x03', name: 'CRC32C', length: 4, hex: expect.stringMatching(/^[0-9a-f]{8}$/) },
+    ])
+    expect(json).toMatchObject({ crc32c: 'valid', tlvs: { alpn: 'h2', unknown: [{ type: '0xe5' }] } })
   })
 
   it('honours --trust (refuses other peers) and --mode optional', async () => {
     const strict = start(['echo', '--listen', '127.0.0.1:0', '--trust', '127.0.0.5'])
     const port = await strict.port()
-    expect(await exchange(port, 'PROXY UNKNOWN\r\n', '127.0.0.23')).toBe('')
-    expect(JSON.parse(await strict.line('stdout', /UNTRUSTED/))).toMatchObject({
-      error: 'ERR_PROXY_UNTRUSTED_PEER',
-      peer: { address: '127.0.0.23' },
-    })
+    const untrusted = { error: 'ERR_PROXY_UNTRUSTED_PEER', peer: { address: '127.0.0.23' } }
+    expect(JSON.parse(await exchange(port, 'PROXY UNKNOWN\r\n', '127.0.0.23'))).toMatchObject(untrusted)
+    expect(JSON.parse(await strict.line('stdout', /UNTRUSTED/))).toMatchObject(untrusted)
     expect(JSON.parse(await exchange(port, 'PROXY UNKNOWN\r\n', '127.0.0.5'))).toMatchObject({
       version: 1,
       family: 'UNSPEC',
@@ -116,6 +166,11 @@ describe('proxyproto echo', () => {
       header: null,
       client: { address: '127.0.0.1' },
     })
+  })
+
+  it('accepts --json (its records are JSON already)', async () => {
+    const echo = start(['echo', '--listen', '127.0.0.1:0', '--json'])
+    expect(JSON.parse(await exchange(await echo.port(), 'PROXY UNKNOWN\r\n'))).toMatchObject({ version: 1 })
   })
 
   it('exits 0 on SIGTERM and on SIGINT', async () => {

@@ -98,6 +98,15 @@ describe('proxyproto relay', () => {
     expect(entry.client).toMatch(/^127\.0\.0\.23:\d+$/)
   })
 
+  it('logs the client as the header carries it on a dual-stack listener (127.0.0.23, not ::ffff:127.0.0.23)', async () => {
+    const b = await backend()
+    // No host: every interface, IPv6 and IPv4-mapped IPv4 on one socket where the system has IPv6.
+    const relay = start(['relay', '--listen', '0', '--target', `127.0.0.1:${b.port}`, '--send', 'v1'])
+    expect(await exchange(await relay.port(), 'x', '127.0.0.23')).toBe('hello 127.0.0.23\nX')
+    expect(b.seen[0]!.info.header).toMatchObject({ family: 'IPv4', source: { address: '127.0.0.23' } })
+    expect(await relay.line('stderr', /->/)).toMatch(/^127\.0\.0\.23:\d+ -> /)
+  })
+
   it('keeps the first client through relay -> relay --accept-proxy -> server', async () => {
     const b = await backend()
     const inner = start([

@@ -295,12 +295,21 @@ function deliver(state: State, socket: Socket, info: ProxyInfo): void {
   state.emit.call(state.server, 'connection', socket)
 }
 
+/** How long a refused socket that a listener answered may stay open to let the answer out. */
+const REFUSED_LINGER_MS = 1000
+
 function refuse(state: State, socket: Socket, peer: Peer | undefined, error: ProxyProtocolError): void {
   const refused = state.stats.refused
   refused[error.code] = (refused[error.code] ?? 0) + 1
   socket.on('error', noop)
-  socket.destroy()
   if (state.server.listenerCount('proxyProtocolError') > 0) {
     state.emit.call(state.server, 'proxyProtocolError', error, socket, peer)
   }
+  if (socket.writableEnded && !socket.destroyed) {
+    // A listener answered and ended the socket (a diagnostic echo server tells the client why): the
+    // answer is let out, but the socket never outlives REFUSED_LINGER_MS.
+    const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS)
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
+  } else socket.destroy()
 }

@@ -225,8 +225,38 @@ describe('errors', () => {
     const [err, socket, peer] = got[0]!
     expect((err as ProxyProtocolError).code).toBe('ERR_PROXY_V2_BAD_VERSION')
     expect(socket).toBeInstanceOf(net.Socket)
-    expect((socket as net.Socket).destroyed).toBe(true)
+    expect((socket as net.Socket).destroyed).toBe(true) // right after the listeners ran
     expect(peer).toMatchObject({ address: '127.0.0.1', family: 'IPv4' })
+  })
+
+  it('lets a proxyProtocolError listener answer the refused client before the socket closes', async () => {
+    const server = withProxyProtocol(net.createServer())
+    open.push(server)
+    server.on('proxyProtocolError', (err: ProxyProtocolError, socket: net.Socket) => socket.end(`refused: ${err.code}\n`))
+    const port = await listen(server)
+    const c = await connect(port)
+    c.write('GET / HTTP/1.1\r\n\r\n')
+    const t0 = Date.now()
+    expect((await readAll(c)).toString()).toBe('refused: ERR_PROXY_HEADER_MISSING\n')
+    expect(Date.now() - t0).toBeLessThan(5000)
+    await until(() => proxyProtocolStats(server)!.refused.ERR_PROXY_HEADER_MISSING === 1)
+  })
+
+  it('closes a refused socket whose listener answered but whose client never closes, within a second or so', async () => {
+    const server = withProxyProtocol(net.createServer({ allowHalfOpen: true }))
+    open.push(server)
+    let refusedSocket: net.Socket | undefined
+    server.on('proxyProtocolError', (_err: ProxyProtocolError, socket: net.Socket) => {
+      refusedSocket = socket
+      socket.end('no\n')
+    })
+    const port = await listen(server)
+    const c = await connect(port)
+    c.on('end', () => {}) // half-open: the client keeps its side open and never reads to the end
+    c.write('nope')
+    await until(() => refusedSocket !== undefined)
+    await until(() => refusedSocket!.destroyed, 3000)
+    c.destroy()
   })
 
   it('never emits an unhandled error when nobody listens for proxyProtocolError', async () => {

@@ -5,7 +5,7 @@ import { decodeTlvsIn, headerFields, rawTlvsJson, tlvsJson } from '../header-jso
 
 export const summary = 'decode a header given as hex or piped on stdin, print it as JSON'
 
-export const help = `Usage: proxyproto decode [HEX | -] [--compact]
+export const help = `Usage: proxyproto decode [HEX | -] [--compact] [--json]
 
 Decodes the PROXY header (v1 or v2) at the start of the input and prints it as JSON:
 the header fields, decoded TLVs (tlvs), every TLV in wire order (rawTlvs), the header's
@@ -16,9 +16,11 @@ Input: a hex argument (spaces and colons allowed), or the raw bytes on stdin
 
 Options:
   --compact     print the JSON on one line
+  --json        print errors as JSON too (the output already is)
   -h, --help    show this help
 
-Errors print "error CODE: message (at byte N)" to stderr and exit with status 1;
+Errors print "error CODE: message (at byte N)" to stderr and exit with status 1 (with --json:
+{"error": CODE, "message", "offset"});
 input that stops before the end of a header is an error too (ERR_PROXY_CONNECTION_CLOSED,
 as for a connection that closes mid-header).
 
@@ -50,7 +52,11 @@ function fromHex(text: string): Buffer {
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { compact: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      compact: { type: 'boolean' },
+      json: { type: 'boolean' }, // errors as JSON (main.ts); the output is JSON anyway
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
   })
   if (values.help) {

@@ -12,8 +12,9 @@ import {
   type TrustInput,
   withProxyProtocol,
 } from '@proxyproto/node'
+import { crc32cStatus } from '../crc32c-check.js'
 import { UsageError } from '../errors.js'
-import { headerFields, tlvsJson } from '../header-json.js'
+import { headerFields, rawTlvsJson, tlvsJson } from '../header-json.js'
 import {
   Connections,
   closeServer,
@@ -32,12 +33,15 @@ export const help = `Usage: proxyproto echo --listen [HOST:]PORT [options]
 A TCP server prepared with @proxyproto/node. For each connection it prints one JSON object
 on stdout and sends the same line back to the client, then closes the connection:
   version, command, family, transport, source, destination   the header
+  crc32c   "valid", "invalid" or "absent": a header with a wrong CRC32C is shown, not refused
   tlvs     decoded TLVs: authority, alpn, uniqueId (hex), awsVpceId, azureLinkId,
-           gcpPscConnectionId, netns, ssl, crc32c ("valid": a wrong one is refused), unknown
+           gcpPscConnectionId, netns, ssl, crc32c (as above), unknown
+  rawTlvs  every TLV in wire order, NOOP included: type, name, length, hex
   peer     the TCP peer (the load balancer)
   client   the client the connection is for
 Without a header (--mode optional, or an untrusted peer with --untrusted direct) the object
-has "header": null. A refused connection prints {"error": CODE, "message", "peer"}.
+has "header": null. A refused connection prints {"error": CODE, "message", "peer"} and sends
+it to the client too before closing.
 
 The first line on stdout is "listening on HOST:PORT". SIGINT/SIGTERM stop it (exit status 0).
 
@@ -51,6 +55,7 @@ Options:
   --mode require|optional
                          whether a trusted peer must send a header (default require)
   --header-timeout MS    time allowed for the header (default 5000)
+  --json                 print errors as JSON too (the output already is)
   -h, --help             show this help
 
 Examples:
@@ -84,15 +89,28 @@ const LINGER_MS = 5000
 export function connectionRecord(socket: net.Socket): Record<string, unknown> {
   const info = getProxyInfo(socket)
   if (!info) return { header: null }
-  if (!info.header) return { header: null, peer: info.peer, client: info.client }
+  const { header, peer, client } = info
+  if (!header) return { header: null, peer, client }
+  const crc32c = crc32cStatus(header)
   let tlvs: Record<string, unknown>
   try {
-    tlvs = tlvsJson(info.tlvs)
+    tlvs = tlvsJson(info.tlvs, crc32c)
   } catch (err) {
     const e = err as ProxyProtocolError
     tlvs = { error: e.code ?? 'ERR', message: e.message }
   }
-  return { ...headerFields(info.header), tlvs, peer: info.peer, client: info.client }
+  return { ...headerFields(header), crc32c, tlvs, rawTlvs: rawTlvsJson(header.tlvs), peer, client }
+}
+
+/**
+ * Sends `record` as the answer and closes. What the client sends is read and dropped: closing with
+ * unread bytes would send a reset, and the client could lose the answer.
+ */
+function answer(socket: net.Socket, record: Record<string, unknown>, connections: Connections): void {
+  connections.add(socket)
+  socket.resume()
+  socket.end(`${JSON.stringify(record)}\n`)
+  socket.setTimeout(LINGER_MS, () => socket.destroy())
 }
 
 /** Starts an echo server; resolves once it listens. */
@@ -105,18 +123,21 @@ export async function startEcho(options: EchoOptions = {}): Promise<Echo> {
     socket.on('error', () => {})
     const record = connectionRecord(socket)
     onRecord(record)
-    socket.resume() // discard whatever the client sends
-    socket.end(`${JSON.stringify(record)}\n`)
-    socket.setTimeout(LINGER_MS, () => socket.destroy())
+    answer(socket, record, connections)
   })
   withProxyProtocol(server, {
     ...(options.trust !== undefined && { trust: options.trust }),
     ...(options.untrusted !== undefined && { untrusted: options.untrusted }),
     ...(options.mode !== undefined && { mode: options.mode }),
     ...(options.headerTimeout !== undefined && { headerTimeout: options.headerTimeout }),
+    // Checked in connectionRecord instead: a wrong checksum is what echo is there to show.
+    verifyChecksum: false,
   })
-  server.on('proxyProtocolError', (err: ProxyProtocolError, _socket: net.Socket, peer: Peer | undefined) => {
-    onRecord({ error: err.code, message: err.message, peer: peer ?? null })
+  server.on('proxyProtocolError', (err: ProxyProtocolError, socket: net.Socket, peer: Peer | undefined) => {
+    const record = { error: err.code, message: err.message, peer: peer ?? null }
+    onRecord(record)
+    // withProxyProtocol lets a listener answer a refused client (and closes the socket soon after).
+    if (!socket.destroyed) answer(socket, record, connections)
   })
   const listening = await listen(server, at)
   return { server, ...listening, close: () => closeServer(server, connections) }
@@ -131,6 +152,7 @@ export async function run(args: string[]): Promise<number> {
       untrusted: { type: 'string' },
       mode: { type: 'string' },
       'header-timeout': { type: 'string' },
+      json: { type: 'boolean' }, // errors as JSON (main.ts); the records are JSON anyway
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,

@@ -23,7 +23,7 @@ Options:
   --tlv NAME=VALUE       add a TLV (repeatable, v2 only; see below)
   --crc32c               append a CRC32C TLV (v2 only)
   --hex                  print hex and a newline instead of raw bytes
-  --json                 print {"hex", "length"} as JSON
+  --json                 print {"hex", "length"} as JSON (not with --hex), and errors as JSON
   -h, --help             show this help
 
 ${TLV_FLAG_HELP}
@@ -55,6 +55,8 @@ export async function run(args: string[]): Promise<number> {
     return 0
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  if (values.hex && values.json)
+    throw new UsageError('--hex and --json are two output formats: choose one (--json includes the hex)')
   if (values.version !== '1' && values.version !== '2') throw new UsageError('--version must be 1 or 2')
   const version = values.version === '1' ? 1 : 2
   const tlvs = parseTlvFlags(values.tlv, version)

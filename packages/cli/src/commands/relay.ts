@@ -48,7 +48,7 @@ Options:
                          loopback, private, linklocal, uniquelocal; repeatable or comma-separated;
                          default loopback,private)
   --header-timeout MS    with --accept-proxy: time allowed for the incoming header (default 5000)
-  --json                 log connections as JSON lines (still on stderr)
+  --json                 log connections as JSON lines (still on stderr), and errors as JSON
   -h, --help             show this help
 
 ${TLV_FLAG_HELP}
@@ -188,15 +188,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       named && 'address' in named
         ? named
         : { address: client.localAddress ?? '', port: client.localPort ?? 0 }
-    const entry: RelayLogEntry = { event: 'connection', client: formatPeer(source), target: targetText }
+    const ends = endpoints(source, destination)
+    // Logged as the header carries it: on a dual-stack listener the socket says ::ffff:127.0.0.23.
+    const entry: RelayLogEntry = { event: 'connection', client: formatPeer(ends.source), target: targetText }
     if (info && info.client !== info.peer) entry.peer = formatPeer(info.peer)
 
     let header: Uint8Array
     try {
-      header = encode(
-        { version, command: 'PROXY', transport: 'STREAM', ...endpoints(source, destination), tlvs },
-        { crc32c },
-      )
+      header = encode({ version, command: 'PROXY', transport: 'STREAM', ...ends, tlvs }, { crc32c })
     } catch (err) {
       client.on('error', () => {})
       client.destroy()
