@@ -13,26 +13,26 @@ interface Resolved {
   v2: boolean
   verifyChecksum: boolean
   /** What the options object held when this was made: a change is seen and validated again. */
-  raw: { maxHeaderSize: unknown; versions: unknown; first: unknown; second: unknown; length: number; verifyChecksum: unknown }
+  raw: { maxHeaderSize: unknown; versions: unknown; copy: readonly unknown[]; verifyChecksum: unknown }
 }
 const DEFAULTS: Resolved = {
   maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
   v1: true,
   v2: true,
   verifyChecksum: true,
-  raw: { maxHeaderSize: undefined, versions: undefined, first: undefined, second: undefined, length: 0, verifyChecksum: undefined },
+  raw: { maxHeaderSize: undefined, versions: undefined, copy: [], verifyChecksum: undefined },
 }
 // Servers pass the same options object for every connection: validate it once, not per parse.
 const resolvedCache = new WeakMap<ParseOptions, Resolved>()
 
 function unchanged(options: ParseOptions, r: Resolved['raw']): boolean {
   const v = options.versions
-  return (
-    options.maxHeaderSize === r.maxHeaderSize &&
-    options.verifyChecksum === r.verifyChecksum &&
-    v === r.versions &&
-    (v === undefined || (v.length === r.length && v[0] === r.first && v[1] === r.second))
-  )
+  if (options.maxHeaderSize !== r.maxHeaderSize || options.verifyChecksum !== r.verifyChecksum || v !== r.versions) return false
+  if (v === undefined) return true
+  // The array may have been changed in place: compare it with the copy taken when it was validated.
+  if (v.length !== r.copy.length) return false
+  for (let i = 0; i < v.length; i++) if (v[i] !== r.copy[i]) return false
+  return true
 }
 
 /** Validates parse options; throws ERR_PROXY_INVALID_OPTION naming the option. */
@@ -53,9 +53,7 @@ export function resolveParseOptions(options: ParseOptions | undefined): Resolved
   const raw = {
     maxHeaderSize: options.maxHeaderSize,
     versions: v,
-    first: v?.[0],
-    second: v?.[1],
-    length: v?.length ?? 0,
+    copy: Array.isArray(v) ? [...v] : [],
     verifyChecksum: options.verifyChecksum,
   }
   const resolved = { maxHeaderSize, v1: versions.includes(1), v2: versions.includes(2), verifyChecksum, raw }

@@ -95,6 +95,17 @@ describe('argument errors', () => {
     options.maxHeaderSize = 5
     expect(() => parse(v1, options)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }))
   })
+
+  it('sees a change anywhere in a versions array changed in place', () => {
+    const v1 = ascii('PROXY UNKNOWN\r\n')
+    const versions: number[] = [2, 2, 2]
+    const options = { versions: versions as (1 | 2)[] }
+    expect(() => parse(v1, options)).toThrow(expect.objectContaining({ code: ErrorCodes.VERSION_NOT_ALLOWED }))
+    versions[2] = 1
+    expect(parse(v1, options).status).toBe('complete')
+    versions[2] = 3
+    expect(() => parse(v1, options)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }))
+  })
 })
 
 describe('ErrorCodes', () => {

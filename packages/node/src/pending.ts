@@ -72,12 +72,16 @@ export class PendingQueue<O = unknown> {
 
   #fire(): void {
     this.#timer = undefined
-    const now = performance.now()
-    while (this.head !== undefined && this.head.deadline <= now) {
-      const head = this.head
-      this.expire(head)
-      if (this.head === head) this.remove(head) // expire must remove it; never spin on one that stays
+    try {
+      const now = performance.now()
+      while (this.head !== undefined && this.head.deadline <= now) {
+        const head = this.head
+        this.expire(head)
+        if (this.head === head) this.remove(head) // expire must remove it; never spin on one that stays
+      }
+    } finally {
+      // Re-armed even if expire threw (a throwing proxyProtocolError listener): later deadlines still hold.
+      if (this.head !== undefined && this.#timer === undefined) this.#schedule()
     }
-    if (this.head !== undefined && this.#timer === undefined) this.#schedule()
   }
 }

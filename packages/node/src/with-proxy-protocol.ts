@@ -122,14 +122,15 @@ export function proxyProtocolStats(server: NetServer): ProxyProtocolStats | unde
 }
 
 function onConnection(state: State, socket: Socket): void {
+  // Re-emitted while its header is still being read or judged by onHeader (user code): the first reading
+  // goes on. Checked before the info below, which onHeader already sees on the socket.
+  if ((socket as Sock)[kPending] !== undefined) return
   const existing = (socket as unknown as Record<symbol, ProxyInfo | undefined>)[kProxyInfo]
   if (existing) {
     // Already peeled (a socket re-emitted by user code): hand it on as it is.
     deliver(state, socket, existing)
     return
   }
-  // Re-emitted while its header is still being read (user code): the first reading goes on.
-  if ((socket as Sock)[kPending] !== undefined) return
   state.stats.connections++
   const address = socket.remoteAddress
   if (!address) {
@@ -302,14 +303,18 @@ function refuse(state: State, socket: Socket, peer: Peer | undefined, error: Pro
   const refused = state.stats.refused
   refused[error.code] = (refused[error.code] ?? 0) + 1
   socket.on('error', noop)
-  if (state.server.listenerCount('proxyProtocolError') > 0) {
-    state.emit.call(state.server, 'proxyProtocolError', error, socket, peer)
+  try {
+    if (state.server.listenerCount('proxyProtocolError') > 0) {
+      state.emit.call(state.server, 'proxyProtocolError', error, socket, peer)
+    }
+  } finally {
+    // Even when a listener throws, the socket goes.
+    if (socket.writableEnded && !socket.destroyed) {
+      // A listener answered and ended the socket (a diagnostic echo server tells the client why): the
+      // answer is let out, but the socket never outlives REFUSED_LINGER_MS.
+      const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS)
+      timer.unref()
+      socket.once('close', () => clearTimeout(timer))
+    } else socket.destroy()
   }
-  if (socket.writableEnded && !socket.destroyed) {
-    // A listener answered and ended the socket (a diagnostic echo server tells the client why): the
-    // answer is let out, but the socket never outlives REFUSED_LINGER_MS.
-    const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS)
-    timer.unref()
-    socket.once('close', () => clearTimeout(timer))
-  } else socket.destroy()
 }

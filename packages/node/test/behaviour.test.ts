@@ -259,6 +259,45 @@ describe('errors', () => {
     c.destroy()
   })
 
+  it('still closes the refused socket, and still enforces later header deadlines, when a proxyProtocolError listener throws', async () => {
+    const server = withProxyProtocol(net.createServer(), { headerTimeout: 150 })
+    open.push(server)
+    const reported: string[] = []
+    server.on('proxyProtocolError', (err: ProxyProtocolError) => {
+      reported.push(err.code)
+      throw new Error('a buggy logger')
+    })
+    const port = await listen(server)
+    const thrown: unknown[] = []
+    // The listener's exception surfaces where it was thrown (an 'uncaughtException' here): catch it for the test.
+    const onUncaught = (e: unknown): void => {
+      thrown.push(e)
+    }
+    const listeners = process.listeners('uncaughtException')
+    process.removeAllListeners('uncaughtException')
+    process.on('uncaughtException', onUncaught)
+    try {
+      const bad = await connect(port)
+      const slow1 = await connect(port)
+      slow1.write('PROXY ')
+      const slow2 = await connect(port)
+      slow2.write('PROXY ')
+      const badClosed = closedWithin(bad, 2000)
+      bad.write('PROXY TCP9\r\n') // refused at once: the listener throws from the socket's data path
+      expect(await badClosed).toBe(true)
+      // Both timeouts fire from one deadline loop; the first listener call throws, the second must still come.
+      expect(await closedWithin(slow1, 3000)).toBe(true)
+      expect(await closedWithin(slow2, 3000)).toBe(true)
+      await until(() => reported.length === 3)
+      expect(reported.sort()).toEqual(['ERR_PROXY_HEADER_TIMEOUT', 'ERR_PROXY_HEADER_TIMEOUT', 'ERR_PROXY_V1_BAD_PROTOCOL'])
+      expect(proxyProtocolStats(server)!.pending).toBe(0)
+    } finally {
+      process.off('uncaughtException', onUncaught)
+      for (const l of listeners) process.on('uncaughtException', l)
+    }
+    expect(thrown.length).toBeGreaterThanOrEqual(2)
+  })
+
   it('never emits an unhandled error when nobody listens for proxyProtocolError', async () => {
     const server = withProxyProtocol(net.createServer())
     open.push(server)
@@ -354,6 +393,37 @@ describe('onHeader', () => {
 })
 
 describe('re-emitted sockets', () => {
+  it.each([
+    [false, []],
+    [true, ['203.0.113.7']],
+  ] as const)('does not hand on a socket re-emitted while onHeader is pending (verdict %s), and hands it on once at most', async (verdict, expected) => {
+    const served: (string | undefined)[] = []
+    const prepared = withProxyProtocol(
+      net.createServer((s) => {
+        served.push(s.remoteAddress)
+        s.end()
+      }),
+      {
+        onHeader: async () => {
+          await new Promise((r) => setTimeout(r, 100))
+          return verdict
+        },
+      },
+    )
+    const front = net.createServer((s) => {
+      prepared.emit('connection', s)
+      setTimeout(() => prepared.emit('connection', s), 30) // user code handing the socket on again
+    })
+    open.push(front)
+    const port = await listen(front)
+    const c = await connect(port)
+    c.write(v2())
+    expect(await closedWithin(c, 3000)).toBe(true)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(served).toEqual(expected)
+    expect(proxyProtocolStats(prepared)!.connections).toBe(1)
+  })
+
   it('ignores a second connection event for a socket still sending its header, and still times it out once', async () => {
     const prepared = withProxyProtocol(net.createServer(), { headerTimeout: 150 })
     const errors: string[] = []
