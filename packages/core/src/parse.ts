@@ -12,26 +12,27 @@ interface Resolved {
   v1: boolean
   v2: boolean
   verifyChecksum: boolean
-  /** What the options object held when this was made: a change is seen and validated again. */
-  raw: { maxHeaderSize: unknown; versions: unknown; copy: readonly unknown[]; verifyChecksum: unknown }
 }
-const DEFAULTS: Resolved = {
-  maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
-  v1: true,
-  v2: true,
-  verifyChecksum: true,
-  raw: { maxHeaderSize: undefined, versions: undefined, copy: [], verifyChecksum: undefined },
+const DEFAULTS: Resolved = { maxHeaderSize: DEFAULT_MAX_HEADER_SIZE, v1: true, v2: true, verifyChecksum: true }
+
+/** A validated options object: what it held then (a change is seen and validated again), and the result. */
+interface Cached {
+  maxHeaderSize: unknown
+  versions: unknown
+  /** A copy of `versions`: the array may be changed in place. */
+  copy: readonly unknown[]
+  verifyChecksum: unknown
+  resolved: Resolved
 }
 // Servers pass the same options object for every connection: validate it once, not per parse.
-const resolvedCache = new WeakMap<ParseOptions, Resolved>()
+const resolvedCache = new WeakMap<ParseOptions, Cached>()
 
-function unchanged(options: ParseOptions, r: Resolved['raw']): boolean {
+function unchanged(options: ParseOptions, c: Cached): boolean {
   const v = options.versions
-  if (options.maxHeaderSize !== r.maxHeaderSize || options.verifyChecksum !== r.verifyChecksum || v !== r.versions) return false
+  if (options.maxHeaderSize !== c.maxHeaderSize || options.verifyChecksum !== c.verifyChecksum || v !== c.versions) return false
   if (v === undefined) return true
-  // The array may have been changed in place: compare it with the copy taken when it was validated.
-  if (v.length !== r.copy.length) return false
-  for (let i = 0; i < v.length; i++) if (v[i] !== r.copy[i]) return false
+  if (v.length !== c.copy.length) return false
+  for (let i = 0; i < v.length; i++) if (v[i] !== c.copy[i]) return false
   return true
 }
 
@@ -40,7 +41,7 @@ export function resolveParseOptions(options: ParseOptions | undefined): Resolved
   if (options === undefined) return DEFAULTS
   if (options === null || typeof options !== 'object') fail(ErrorCodes.INVALID_OPTION, 'parse options must be an object')
   const cached = resolvedCache.get(options)
-  if (cached && unchanged(options, cached.raw)) return cached
+  if (cached && unchanged(options, cached)) return cached.resolved
   const { maxHeaderSize = DEFAULT_MAX_HEADER_SIZE, versions = [1, 2], verifyChecksum = true } = options
   if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 16 || maxHeaderSize > MAX_HEADER_SIZE_LIMIT) {
     fail(ErrorCodes.INVALID_OPTION, `maxHeaderSize must be an integer from 16 to ${MAX_HEADER_SIZE_LIMIT}`)
@@ -49,15 +50,14 @@ export function resolveParseOptions(options: ParseOptions | undefined): Resolved
     fail(ErrorCodes.INVALID_OPTION, 'versions must be a non-empty array of 1 and/or 2')
   }
   if (typeof verifyChecksum !== 'boolean') fail(ErrorCodes.INVALID_OPTION, 'verifyChecksum must be a boolean')
-  const v = options.versions
-  const raw = {
+  const resolved = { maxHeaderSize, v1: versions.includes(1), v2: versions.includes(2), verifyChecksum }
+  resolvedCache.set(options, {
     maxHeaderSize: options.maxHeaderSize,
-    versions: v,
-    copy: Array.isArray(v) ? [...v] : [],
+    versions: options.versions,
+    copy: options.versions === undefined ? [] : [...options.versions],
     verifyChecksum: options.verifyChecksum,
-  }
-  const resolved = { maxHeaderSize, v1: versions.includes(1), v2: versions.includes(2), verifyChecksum, raw }
-  resolvedCache.set(options, resolved)
+    resolved,
+  })
   return resolved
 }
 

@@ -244,13 +244,13 @@ function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer): void {
   const { socket } = p
   // Give back what follows the header, in front of anything still buffered, before any reader sees it.
   if (rest.length > 0) socket.unshift(rest)
+  const info = createInfo(header, p.peer)
   const onHeader = stateOf(p).options.onHeader
   if (header === null || onHeader === undefined) {
-    finish(p, header, undefined)
+    finish(p, info)
     return
   }
   // The hook sees the socket as handlers will: remoteAddress is the client, getProxyInfo(socket) works.
-  const info = createInfo(header, p.peer)
   applyInfo(socket, info)
   let verdict: ReturnType<typeof onHeader>
   try {
@@ -262,23 +262,24 @@ function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer): void {
   if (verdict && typeof (verdict as Promise<unknown>).then === 'function') {
     // The header timeout, FIN/RST and server.close() still apply while the promise is pending.
     ;(verdict as Promise<boolean | undefined | void>).then(
-      (ok) => (ok === false ? fail(p, rejected()) : finish(p, header, info)),
+      (ok) => (ok === false ? fail(p, rejected()) : finish(p, info)),
       (err) => fail(p, rejected(err)),
     )
   } else if (verdict === false) fail(p, rejected())
-  else finish(p, header, info)
+  else finish(p, info)
 }
 
-function finish(p: Waiting, header: ProxyHeader | null, info: ProxyInfo | undefined): void {
+function finish(p: Waiting, info: ProxyInfo): void {
   if ((p.socket as Sock)[kPending] !== p) return // closed, timed out or dropped meanwhile
   const state = stateOf(p)
   settle(p)
+  const { header } = info
   const stats = state.stats
   if (header === null) stats.direct++
   else if (header.command === 'LOCAL') stats.local++
   else if (header.version === 1) stats.accepted.v1++
   else stats.accepted.v2++
-  deliver(state, p.socket, info ?? createInfo(header, p.peer))
+  deliver(state, p.socket, info)
 }
 
 function rejected(cause?: unknown): ProxyProtocolError {
