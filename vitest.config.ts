@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Tests run against the sources; processes spawned by tests (CLI, examples) use the built dist.
     alias: {
+      '@proxyproto/node/testing': fileURLToPath(new URL('./packages/node/src/testing.ts', import.meta.url)),
       '@proxyproto/core': pkg('core'),
       '@proxyproto/node': pkg('node'),
       '@proxyproto/express': pkg('express'),
