@@ -36,9 +36,9 @@ const kHeader = Symbol('proxyproto.sendHeader')
 type AgentOptionsWithHeader = http.ClientRequestArgs & { [kHeader]?: PreparedHeader }
 
 interface AgentInternals {
+  totalSocketCount: number
   protocol: string
   defaultPort: number
-  totalSocketCount: number
   addRequest(req: http.ClientRequest, options: http.RequestOptions): void
 }
 
@@ -66,23 +66,6 @@ export class ProxyProtocolAgent extends https.Agent {
     }
   }
 
-  /**
-   * Resolves the request's header before the pool is chosen. A header that cannot be encoded (or a
-   * proxyHeader function that throws) fails the request with 'error' and opens no socket.
-   */
-  addRequest(req: http.ClientRequest, options: http.RequestOptions): void {
-    let header: PreparedHeader
-    try {
-      header = resolveHeader(options.proxyHeader ?? this.#proxyHeader, options)
-    } catch (err) {
-      // What http.Agent itself does when createConnection fails: 'error' then 'close' on the request.
-      ;(req as unknown as { onSocket(socket: null, err: unknown): void }).onSocket(null, err)
-      return
-    }
-    const withHeader: AgentOptionsWithHeader = { ...options, [kHeader]: header }
-    ;(https.Agent.prototype as unknown as AgentInternals).addRequest.call(this, req, withHeader)
-  }
-
   /** The origin's pool name plus the header's key: one pool per header. */
   override getName(options: AgentOptionsWithHeader = {}): string {
     const base = this.#tls ? super.getName(options) : http.Agent.prototype.getName.call(this, options)
@@ -95,7 +78,6 @@ export class ProxyProtocolAgent extends https.Agent {
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex {
     const header = options[kHeader] ?? resolveHeader(this.#proxyHeader, options)
-    this.#makeRoom()
     const raw = openWithHeader(options as net.TcpNetConnectOpts, header)
     const socket = this.#tls ? wrapTls(raw, options as tls.ConnectionOptions, options.host ?? undefined) : raw
     void callback
@@ -103,18 +85,52 @@ export class ProxyProtocolAgent extends https.Agent {
   }
 
   /**
-   * Keeps `maxTotalSockets` a bound on open connections. http.Agent counts idle sockets in it but, when a
-   * request of another pool is waiting, opens a socket for it anyway and only closes the surplus once it
-   * is idle. With one pool per client that surplus grows with the number of clients; here the idle
-   * socket that has waited longest (of any header) is closed instead, before the new one is opened.
+   * A freed socket is closed instead of kept idle while a request of another header waits for room under
+   * `maxTotalSockets`; its close makes http.Agent open that request's connection. (http.Agent itself would
+   * keep it idle and open the other connection anyway, above the bound.)
    */
-  #makeRoom(): void {
+  override keepSocketAlive(socket: net.Socket): boolean {
+    if (this.#waitingForRoom()) return false
+    // Typed void in @types/node; Node's returns whether the socket may be kept (false closes it).
+    return (super.keepSocketAlive as (this: http.Agent, socket: net.Socket) => boolean).call(this, socket)
+  }
+
+  /**
+   * Resolves the request's header before the pool is chosen. A header that cannot be encoded (or a
+   * proxyHeader function that throws) fails the request with 'error' and opens no socket.
+   *
+   * A request is queued when the pool is full; with one pool per client, the room can be held by idle
+   * connections of other clients, which http.Agent would leave open until they time out. One of them is
+   * closed for each request that has to wait for room.
+   */
+  addRequest(req: http.ClientRequest, options: http.RequestOptions): void {
+    let header: PreparedHeader
+    try {
+      header = resolveHeader(options.proxyHeader ?? this.#proxyHeader, options)
+    } catch (err) {
+      // What http.Agent itself does when createConnection fails: 'error' then 'close' on the request.
+      ;(req as unknown as { onSocket(socket: null, err: unknown): void }).onSocket(null, err)
+      return
+    }
+    const withHeader: AgentOptionsWithHeader = { ...options, [kHeader]: header }
+    ;(https.Agent.prototype as unknown as AgentInternals).addRequest.call(this, req, withHeader)
+    if (this.#waitingForRoom()) this.#closeIdle()
+  }
+
+  /** Is a request queued although its own pool is below maxSockets, that is, for want of total room? */
+  #waitingForRoom(): boolean {
     const self = this as unknown as AgentInternals
-    // createSocket has already counted the socket about to be opened.
-    if (self.totalSocketCount <= this.maxTotalSockets) return
+    if (self.totalSocketCount < this.maxTotalSockets) return false
+    for (const [name, queued] of Object.entries(this.requests)) {
+      if (queued && queued.length > 0 && (this.sockets[name]?.length ?? 0) < this.maxSockets) return true
+    }
+    return false
+  }
+
+  #closeIdle(): void {
     for (const sockets of Object.values(this.freeSockets)) {
-      const idle = sockets?.[0]
-      if (idle && !idle.destroyed) {
+      const idle = sockets?.find((s) => !s.destroyed)
+      if (idle) {
         idle.destroy()
         return
       }
