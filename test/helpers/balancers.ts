@@ -58,7 +58,8 @@ export async function startHaproxyOnFreePorts(
 export async function startNginxOnFreePorts(
   count: number,
   build: (ports: number[]) => string,
+  context: 'stream' | 'http' = 'stream',
 ): Promise<{ nginx: PeerProcess; ports: number[] }> {
-  const { value, ports } = await withFreshPorts(count, (ports) => startNginx(build(ports)))
+  const { value, ports } = await withFreshPorts(count, (ports) => startNginx(build(ports), context))
   return { nginx: value, ports }
 }

@@ -372,10 +372,10 @@ export function nginxStreamModule(): string | undefined {
 }
 
 /**
- * Runs nginx in the foreground, single process, with `stream { streamConfig }` and every path
+ * Runs nginx in the foreground, single process, with `stream { streamConfig }` (or `http { … }`) and every path
  * (prefix, error log, pid) inside a fresh temp dir. Resolves once every `listen` port accepts.
  */
-export async function startNginx(streamConfig: string): Promise<PeerProcess> {
+export async function startNginx(streamConfig: string, context: 'stream' | 'http' = 'stream'): Promise<PeerProcess> {
   const bin = findBinary('nginx')
   if (!bin) throw new Error('nginx not found')
   const mod = nginxStreamModule()
@@ -394,7 +394,11 @@ export async function startNginx(streamConfig: string): Promise<PeerProcess> {
     `error_log ${errorLog} info;`,
     `pid ${join(dir, 'nginx.pid')};`,
     'events {}',
-    'stream {',
+    `${context} {`,
+    // http: nginx writes request bodies (and would write proxied ones) under these; keep them in dir.
+    ...(context === 'http'
+      ? ['access_log off;', ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(dir, t)};`)]
+      : []),
     streamConfig,
     '}',
     '',

@@ -38,7 +38,9 @@ async function backend(secure = false): Promise<Backend> {
   const handler: http.RequestListener = (req, res) => {
     res.end(`${req.socket.remoteAddress}:${req.socket.remotePort} ${ids.get(req.socket)}`)
   }
-  const server = withProxyProtocol(secure ? https.createServer(tlsOptions, handler) : http.createServer(handler))
+  const server = withProxyProtocol(
+    secure ? https.createServer(tlsOptions, handler) : http.createServer(handler),
+  )
   server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     ids.set(socket, ++opened)
     open++
@@ -122,7 +124,11 @@ describe('ProxyProtocolAgent keep-alive', () => {
     const a = agent({ keepAlive: true })
     const one = { source: A, tlvs: [tlv.authority('one.example')] }
     const two = { source: A, tlvs: [tlv.authority('two.example')] }
-    const answers = [await get(server.port, a, one), await get(server.port, a, two), await get(server.port, a, one)]
+    const answers = [
+      await get(server.port, a, one),
+      await get(server.port, a, two),
+      await get(server.port, a, one),
+    ]
     expect(answers.map((x) => x.connection)).toEqual([1, 2, 1])
     expect(answers.map((x) => x.reused)).toEqual([false, false, true])
   })
@@ -130,7 +136,9 @@ describe('ProxyProtocolAgent keep-alive', () => {
   it('applies maxSockets per header: three concurrent requests per client use one connection per client', async () => {
     const server = await backend()
     const a = agent({ keepAlive: true, maxSockets: 1 })
-    const answers = await Promise.all([A, B, A, B, A, B].map((client) => get(server.port, a, { source: client })))
+    const answers = await Promise.all(
+      [A, B, A, B, A, B].map((client) => get(server.port, a, { source: client })),
+    )
     expect(answers.map((x) => x.client)).toEqual([A, B, A, B, A, B])
     expect(new Set(answers.filter((x) => x.client === A).map((x) => x.connection)).size).toBe(1)
     expect(new Set(answers.filter((x) => x.client === B).map((x) => x.connection)).size).toBe(1)
@@ -157,7 +165,8 @@ describe('ProxyProtocolAgent keep-alive', () => {
     // before it has seen the close of the one the agent closed to make room).
     let peak = 0
     const live = (): number =>
-      [...Object.values(a.sockets), ...Object.values(a.freeSockets)].flat().filter((s) => s && !s.destroyed).length
+      [...Object.values(a.sockets), ...Object.values(a.freeSockets)].flat().filter((s) => s && !s.destroyed)
+        .length
     const create = a.createConnection.bind(a)
     a.createConnection = (options, callback) => {
       const socket = create(options, callback)
@@ -172,7 +181,9 @@ describe('ProxyProtocolAgent keep-alive', () => {
       const answers = await Promise.all(clients.map((client) => get(server.port, a, { source: client })))
       expect(answers.map((x) => x.client)).toEqual(clients)
     }
-    console.log(`maxTotalSockets ${bound}, ${clients.length} clients x 2 rounds: ${server.opened()} connections opened, at most ${peak} open at the agent, ${server.peak()} seen open at once by the server`)
+    console.log(
+      `maxTotalSockets ${bound}, ${clients.length} clients x 2 rounds: ${server.opened()} connections opened, at most ${peak} open at the agent, ${server.peak()} seen open at once by the server`,
+    )
     expect(peak).toBeLessThanOrEqual(bound)
     expect(server.opened()).toBeGreaterThanOrEqual(clients.length)
   })

@@ -18,7 +18,9 @@ interface Received {
 }
 
 /** A plain TCP server that records everything each connection sends until it ends, split at the header. */
-async function recorder(host = '127.0.0.1'): Promise<{ port: number; next: () => Promise<Received>; connections: () => number }> {
+async function recorder(
+  host = '127.0.0.1',
+): Promise<{ port: number; next: () => Promise<Received>; connections: () => number }> {
   const done: Promise<Received>[] = []
   let connections = 0
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
@@ -33,7 +35,11 @@ async function recorder(host = '127.0.0.1'): Promise<{ port: number; next: () =>
           const all = Buffer.concat(chunks)
           const result = parse(all)
           if (result.status !== 'complete') return reject(new Error(`no header in ${all.toString('hex')}`))
-          resolve({ header: result.header, headerBytes: all.subarray(0, result.length), rest: all.subarray(result.length) })
+          resolve({
+            header: result.header,
+            headerBytes: all.subarray(0, result.length),
+            rest: all.subarray(result.length),
+          })
         })
       }),
     )
@@ -71,7 +77,12 @@ describe('connect()', () => {
 
   it('defaults the destination to the address it connects to, resolved from a host name', async () => {
     const r = await recorder()
-    const socket = connect({ host: 'localhost', family: 4, port: r.port, proxyHeader: { version: 1, source: '203.0.113.7:1' } })
+    const socket = connect({
+      host: 'localhost',
+      family: 4,
+      port: r.port,
+      proxyHeader: { version: 1, source: '203.0.113.7:1' },
+    })
     socket.end()
     const got = await r.next()
     expect(got.headerBytes.toString('latin1')).toBe(`PROXY TCP4 203.0.113.7 127.0.0.1 1 ${r.port}\r\n`)
@@ -80,7 +91,9 @@ describe('connect()', () => {
   it('writes an IPv4 client reaching an IPv6 address as ::ffff:a.b.c.d in one IPv6 header (v1 never mixes families)', async () => {
     const r = await recorder('::1')
     connect({ host: '::1', port: r.port, proxyHeader: { version: 1, source: '203.0.113.7:1' } }).end()
-    expect((await r.next()).headerBytes.toString('latin1')).toBe(`PROXY TCP6 ::ffff:203.0.113.7 ::1 1 ${r.port}\r\n`)
+    expect((await r.next()).headerBytes.toString('latin1')).toBe(
+      `PROXY TCP6 ::ffff:203.0.113.7 ::1 1 ${r.port}\r\n`,
+    )
     connect({ host: '::1', port: r.port, proxyHeader: { source: { address: '203.0.113.7', port: 2 } } }).end()
     expect((await r.next()).header).toMatchObject({
       family: 'IPv6',
@@ -137,10 +150,12 @@ describe('connect()', () => {
       servers.push(server)
     })
     const port = await listen(servers.at(-1)!)
-    connect({ host: '127.0.0.1', port, proxyHeader: { source: '203.0.113.7:1' }, tls: { rejectUnauthorized: false } }).on(
-      'error',
-      () => {},
-    )
+    connect({
+      host: '127.0.0.1',
+      port,
+      proxyHeader: { source: '203.0.113.7:1' },
+      tls: { rejectUnauthorized: false },
+    }).on('error', () => {})
     const bytes = await firstBytes
     const result = parse(bytes)
     expect(result.status === 'complete' && result.header.source).toEqual({ address: '203.0.113.7', port: 1 })
@@ -149,7 +164,9 @@ describe('connect()', () => {
 
   it('with tls, a TLS server prepared with withProxyProtocol completes the handshake and sees the named client', async () => {
     const server = withProxyProtocol(
-      tls.createServer(tlsOptions, (s) => s.end(`${s.remoteAddress}:${s.remotePort} v${getProxyInfo(s)?.header?.version}`)),
+      tls.createServer(tlsOptions, (s) =>
+        s.end(`${s.remoteAddress}:${s.remotePort} v${getProxyInfo(s)?.header?.version}`),
+      ),
     )
     servers.push(server)
     const port = await listen(server)
@@ -186,9 +203,10 @@ describe('connect()', () => {
       { version: 2, family: 'IPv4', source: { address: '1.2.3.4', port: 1 } }, // no destination
     ]
     for (const proxyHeader of bad) {
-      expect(() => connect({ host: '127.0.0.1', port: r.port, proxyHeader } as never), JSON.stringify(proxyHeader)).toThrow(
-        expect.objectContaining({ code: ErrorCodes.ENCODE_INVALID }),
-      )
+      expect(
+        () => connect({ host: '127.0.0.1', port: r.port, proxyHeader } as never),
+        JSON.stringify(proxyHeader),
+      ).toThrow(expect.objectContaining({ code: ErrorCodes.ENCODE_INVALID }))
     }
     // The next good connection is the first the server sees.
     connect({ host: '127.0.0.1', port: r.port, proxyHeader: { source: '203.0.113.9:9' } }).end()

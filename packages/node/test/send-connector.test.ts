@@ -19,7 +19,9 @@ async function backend(secure = false): Promise<{ url: string; connections: () =
   const handler: http.RequestListener = (req, res) => {
     res.end(`${req.socket.remoteAddress}:${req.socket.remotePort} v${getProxyInfo(req)?.header?.version}`)
   }
-  const server = withProxyProtocol(secure ? https.createServer(tlsOptions, handler) : http.createServer(handler))
+  const server = withProxyProtocol(
+    secure ? https.createServer(tlsOptions, handler) : http.createServer(handler),
+  )
   server.on('connection', () => connections++)
   servers.push(server)
   const port = await listen(server)
@@ -43,7 +45,10 @@ describe('proxyProtocolConnector (undici)', () => {
   it('sends the header before the TLS handshake for https origins', async () => {
     const server = await backend(true)
     const d = dispatcher(
-      proxyProtocolConnector({ proxyHeader: { version: 1, source: '203.0.113.7:1' }, rejectUnauthorized: false }),
+      proxyProtocolConnector({
+        proxyHeader: { version: 1, source: '203.0.113.7:1' },
+        rejectUnauthorized: false,
+      }),
     )
     expect(await (await fetch(server.url, { dispatcher: d })).text()).toBe('203.0.113.7:1 v1')
   })
@@ -78,8 +83,8 @@ describe('proxyProtocolConnector (undici)', () => {
   })
 
   it('throws at setup for a fixed header that cannot be encoded', () => {
-    expect(() => proxyProtocolConnector({ proxyHeader: { source: '203.0.113.7:1', version: 1, crc32c: true } })).toThrow(
-      expect.objectContaining({ code: ErrorCodes.ENCODE_INVALID }),
-    )
+    expect(() =>
+      proxyProtocolConnector({ proxyHeader: { source: '203.0.113.7:1', version: 1, crc32c: true } }),
+    ).toThrow(expect.objectContaining({ code: ErrorCodes.ENCODE_INVALID }))
   })
 })
