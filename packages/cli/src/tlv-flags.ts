@@ -76,6 +76,33 @@ export function parseTlvFlag(text: string): Tlv {
   return { type, value: raw }
 }
 
+/** The type each `--tlv` name stands for, plus the TLVs a relay may forward but `--tlv` does not build. */
+const TYPE_OF: Record<string, number> = {
+  authority: TlvType.AUTHORITY,
+  alpn: TlvType.ALPN,
+  'unique-id': TlvType.UNIQUE_ID,
+  netns: TlvType.NETNS,
+  'aws-vpce': TlvType.AWS,
+  'azure-link-id': TlvType.AZURE,
+  'gcp-psc': TlvType.GCP,
+  ssl: TlvType.SSL,
+  noop: TlvType.NOOP,
+}
+
+/** `--drop-tlv TYPE`: a name (authority, aws-vpce, ssl, ...) or a type number (0xEA, 234). */
+export function parseTlvTypeFlags(values: readonly string[] | undefined): number[] {
+  return (values ?? []).map((text) => {
+    const name = text.toLowerCase()
+    const named = TYPE_OF[name]
+    if (named !== undefined) return named
+    if (!/^(0x[0-9a-f]{1,2}|\d{1,3})$/.test(name) || Number(name) > 255)
+      throw new UsageError(
+        `--drop-tlv ${text}: unknown TLV; use ${Object.keys(TYPE_OF).join(', ')} or a type number 0-255`,
+      )
+    return Number(name)
+  })
+}
+
 /** Parses every `--tlv` flag; TLVs need a v2 header. */
 export function parseTlvFlags(values: readonly string[] | undefined, version: 1 | 2): Tlv[] {
   const tlvs = (values ?? []).map(parseTlvFlag)

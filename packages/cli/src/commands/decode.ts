@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util'
 import { ErrorCodes, parse } from '@proxyproto/core'
+import { parseCommandArgs } from '../args.js'
 import { UsageError } from '../errors.js'
 import { decodeTlvsIn, headerFields, rawTlvsJson, tlvsJson } from '../header-json.js'
 
@@ -50,20 +50,14 @@ function fromHex(text: string): Buffer {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      compact: { type: 'boolean' },
-      json: { type: 'boolean' }, // errors as JSON (main.ts); the output is JSON anyway
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
+  // --json only makes errors JSON: the output is JSON anyway.
+  const parsed = parseCommandArgs(args, {
+    help,
+    options: { compact: { type: 'boolean' } },
+    operands: { max: 1, usage: 'decode takes one argument: HEX or -' },
   })
-  if (values.help) {
-    process.stdout.write(`${help}\n`)
-    return 0
-  }
-  if (positionals.length > 1) throw new UsageError('decode takes one argument: HEX or -')
+  if (parsed === undefined) return 0
+  const { values, positionals } = parsed
   const arg = positionals[0]
   let input: Buffer
   if (arg === undefined || arg === '-') {

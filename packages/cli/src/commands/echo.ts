@@ -4,7 +4,6 @@
  */
 
 import net from 'node:net'
-import { parseArgs } from 'node:util'
 import {
   getProxyInfo,
   type Peer,
@@ -13,6 +12,7 @@ import {
   withProxyProtocol,
 } from '@proxyproto/node'
 import { crc32cStatus } from '../crc32c-check.js'
+import { parseCommandArgs } from '../args.js'
 import { UsageError } from '../errors.js'
 import { headerFields, rawTlvsJson, tlvsJson } from '../header-json.js'
 import {
@@ -144,24 +144,19 @@ export async function startEcho(options: EchoOptions = {}): Promise<Echo> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
+  // --json only makes errors JSON: the records are JSON anyway.
+  const parsed = parseCommandArgs(args, {
+    help,
     options: {
       listen: { type: 'string' },
       trust: { type: 'string', multiple: true },
       untrusted: { type: 'string' },
       mode: { type: 'string' },
       'header-timeout': { type: 'string' },
-      json: { type: 'boolean' }, // errors as JSON (main.ts); the records are JSON anyway
-      help: { type: 'boolean', short: 'h' },
     },
-    allowPositionals: true,
   })
-  if (values.help) {
-    process.stdout.write(`${help}\n`)
-    return 0
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  if (parsed === undefined) return 0
+  const { values } = parsed
   if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
   const { mode, untrusted } = values
   if (mode !== undefined && mode !== 'require' && mode !== 'optional')

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util'
 import { encode, type HeaderInput } from '@proxyproto/core'
 import { parseEndpoint } from '../address.js'
+import { parseCommandArgs } from '../args.js'
 import { UsageError } from '../errors.js'
 import { hex } from '../header-json.js'
 import { parseTlvFlags, TLV_FLAG_HELP } from '../tlv-flags.js'
@@ -35,8 +35,8 @@ Examples:
     --tlv authority=example.com --tlv 0xE5=hex:0102 --crc32c | nc 127.0.0.1 8080`
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
+  const parsed = parseCommandArgs(args, {
+    help,
     options: {
       version: { type: 'string' },
       source: { type: 'string' },
@@ -45,16 +45,10 @@ export async function run(args: string[]): Promise<number> {
       tlv: { type: 'string', multiple: true },
       crc32c: { type: 'boolean' },
       hex: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-    allowPositionals: true,
   })
-  if (values.help) {
-    process.stdout.write(`${help}\n`)
-    return 0
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  if (parsed === undefined) return 0
+  const { values } = parsed
   if (values.hex && values.json)
     throw new UsageError('--hex and --json are two output formats: choose one (--json includes the hex)')
   if (values.version !== '1' && values.version !== '2') throw new UsageError('--version must be 1 or 2')

@@ -5,10 +5,16 @@
  */
 
 import net from 'node:net'
-import { parseArgs } from 'node:util'
-import { encode, type Tlv } from '@proxyproto/core'
-import { getProxyInfo, type ProxyProtocolError, type TrustInput, withProxyProtocol } from '@proxyproto/node'
+import { type Tlv, TlvType } from '@proxyproto/core'
+import {
+  connect,
+  getProxyInfo,
+  type ProxyProtocolError,
+  type TrustInput,
+  withProxyProtocol,
+} from '@proxyproto/node'
 import type { HostPort } from '../address.js'
+import { parseCommandArgs } from '../args.js'
 import { formatError, UsageError } from '../errors.js'
 import {
   Connections,
@@ -22,7 +28,7 @@ import {
   trustFlag,
   untilSignal,
 } from '../server.js'
-import { parseTlvFlags, TLV_FLAG_HELP } from '../tlv-flags.js'
+import { parseTlvFlags, parseTlvTypeFlags, TLV_FLAG_HELP } from '../tlv-flags.js'
 
 export const summary = 'a TCP relay that sends a PROXY header to its target (a local load balancer)'
 
@@ -40,10 +46,15 @@ Options:
   --listen [HOST:]PORT   where to listen (port 0: any free port); no HOST: every interface
   --target HOST:PORT     where to relay to ([IPv6]:PORT for IPv6)
   --send v1|v2           header version to send (default v2)
-  --tlv NAME=VALUE       add a TLV to every header (repeatable, v2 only; see below)
+  --tlv NAME=VALUE       add a TLV to every header, replacing a forwarded one of the same type
+                         (repeatable, v2 only; see below)
   --crc32c               append a CRC32C TLV (v2 only)
   --accept-proxy         expect a PROXY header on incoming connections (from another balancer)
-                         and forward the original client and destination it names
+                         and forward the original client, the destination and the TLVs it names
+                         (all but a CRC32C, which --crc32c computes afresh; with --send v1, which
+                         cannot carry TLVs, they are dropped and the relay says so once on stderr)
+  --drop-tlv TYPE        with --accept-proxy: do not forward TLVs of this type (a name from the
+                         list below, or a number such as 0xEA; repeatable)
   --trust LIST           with --accept-proxy: peers allowed to send one (addresses, CIDRs,
                          loopback, private, linklocal, uniquelocal; repeatable or comma-separated;
                          default loopback,private)
@@ -56,11 +67,17 @@ ${TLV_FLAG_HELP}
 Examples:
   proxyproto relay --listen 8080 --target 127.0.0.1:3000 --send v2 --tlv authority=example.com
   proxyproto relay --listen 127.0.0.1:8443 --target [::1]:443 --send v1
-  proxyproto relay --listen 9000 --target 127.0.0.1:8080 --send v2 --accept-proxy --trust 10.0.0.0/8`
+  proxyproto relay --listen 9000 --target 127.0.0.1:8080 --send v2 --accept-proxy --trust 10.0.0.0/8
+  proxyproto relay --listen 9000 --target 127.0.0.1:8080 --accept-proxy --drop-tlv aws-vpce --crc32c`
 
 export interface RelayLogEntry {
-  /** 'connection' when a relayed connection is over; 'refused' when --accept-proxy refused one. */
-  event: 'connection' | 'refused'
+  /**
+   * 'connection' when a relayed connection is over; 'refused' when --accept-proxy refused one; 'notice'
+   * once for something the relay does on its own (dropping TLVs that v1 cannot carry).
+   */
+  event: 'connection' | 'refused' | 'notice'
+  /** What a notice says. */
+  message?: string
   /** The client as sent in the header (from the incoming header with acceptProxy). */
   client?: string
   /** The TCP peer, when it is not the client (acceptProxy). */
@@ -80,8 +97,10 @@ export interface RelayOptions {
   target: string | HostPort
   /** Header version. Default 2. */
   send?: 1 | 2 | 'v1' | 'v2'
-  /** TLVs added to every v2 header. */
+  /** TLVs added to every v2 header (each replaces a forwarded TLV of the same type). */
   tlvs?: readonly Tlv[]
+  /** With acceptProxy: TLV types not forwarded. */
+  dropTlvs?: readonly number[]
   /** Append a CRC32C TLV (v2). */
   crc32c?: boolean
   /** Expect a PROXY header from the peer and forward the client it names. */
@@ -104,38 +123,21 @@ export interface Relay {
   close(): Promise<void>
 }
 
-const MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
+// A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; the header and the log name them as IPv4.
+const unmapped = (p: { address: string; port: number }): { address: string; port: number } => ({
+  address: p.address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''),
+  port: p.port,
+})
 
-function ipv4Of(address: string): string | undefined {
-  if (net.isIPv4(address)) return address
-  return MAPPED.exec(address)?.[1]
-}
-
-/** A header's source and destination in one family: IPv4 when both are (or map to) IPv4, else IPv6. */
-function endpoints(
-  src: { address: string; port: number },
-  dst: { address: string; port: number },
-): {
-  family: 'IPv4' | 'IPv6'
-  source: { address: string; port: number }
-  destination: { address: string; port: number }
-} {
-  const strip = (a: string): string => a.replace(/%.*$/, '') // zone ids (fe80::1%eth0) do not travel
-  const s = strip(src.address)
-  const d = strip(dst.address)
-  const s4 = ipv4Of(s)
-  const d4 = ipv4Of(d)
-  if (s4 && d4)
-    return {
-      family: 'IPv4',
-      source: { address: s4, port: src.port },
-      destination: { address: d4, port: dst.port },
-    }
-  return {
-    family: 'IPv6',
-    source: { address: s4 ? `::ffff:${s4}` : s, port: src.port },
-    destination: { address: d4 ? `::ffff:${d4}` : d, port: dst.port },
-  }
+/**
+ * The TLVs a relayed header carries: the incoming header's (acceptProxy), minus a CRC32C (it covers the
+ * old header; `crc32c` adds a fresh one) and the dropped types, then the relay's own, each replacing a
+ * forwarded one of its type.
+ */
+function relayedTlvs(incoming: readonly Tlv[], own: readonly Tlv[], drop: ReadonlySet<number>): Tlv[] {
+  const replaced = new Set(own.map((t) => t.type))
+  const kept = incoming.filter((t) => t.type !== TlvType.CRC32C && !drop.has(t.type) && !replaced.has(t.type))
+  return [...kept, ...own]
 }
 
 function versionOf(send: unknown): 1 | 2 {
@@ -150,9 +152,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const target = resolveTarget(options.target)
   const at = resolveListen(options.listen)
   const tlvs = options.tlvs ?? []
+  const drop = new Set(options.dropTlvs ?? [])
   const crc32c = options.crc32c === true
   if (version === 1 && (tlvs.length > 0 || crc32c)) throw new UsageError('TLVs and --crc32c need --send v2')
+  if (drop.size > 0 && !options.acceptProxy) throw new UsageError('--drop-tlv goes with --accept-proxy')
   const log = options.onLog ?? (() => {})
+  let toldV1Drops = false
   const targetText = formatPeer({ address: target.host, port: target.port })
   const connections = new Connections()
 
@@ -188,31 +193,48 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       named && 'address' in named
         ? named
         : { address: client.localAddress ?? '', port: client.localPort ?? 0 }
-    const ends = endpoints(source, destination)
-    // Logged as the header carries it: on a dual-stack listener the socket says ::ffff:127.0.0.23.
-    const entry: RelayLogEntry = { event: 'connection', client: formatPeer(ends.source), target: targetText }
+    const origin = unmapped(source)
+    const entry: RelayLogEntry = { event: 'connection', client: formatPeer(origin), target: targetText }
     if (info && info.client !== info.peer) entry.peer = formatPeer(info.peer)
 
-    let header: Uint8Array
+    const incoming = h?.command === 'PROXY' ? h.tlvs : []
+    const sent = version === 2 ? relayedTlvs(incoming, tlvs, drop) : []
+    if (version === 1 && !toldV1Drops && relayedTlvs(incoming, [], drop).length > 0) {
+      toldV1Drops = true
+      log({
+        event: 'notice',
+        target: targetText,
+        message: 'v1 headers cannot carry TLVs: the incoming TLVs are not forwarded',
+      })
+    }
+
+    let upstream: net.Socket
     try {
-      header = encode({ version, command: 'PROXY', transport: 'STREAM', ...ends, tlvs }, { crc32c })
+      // The header is written first, before any byte of the client's (connect() in @proxyproto/node).
+      upstream = connect({
+        host: target.host,
+        port: target.port,
+        allowHalfOpen: true,
+        proxyHeader: { version, source: origin, destination: unmapped(destination), tlvs: sent, crc32c },
+      })
     } catch (err) {
       client.on('error', () => {})
       client.destroy()
       log({ ...entry, durationMs: 0, error: formatError(err).replace(/^error:? /, '') })
       return
     }
-
-    const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true })
     connections.add(upstream)
-    upstream.write(header) // queued until connected; always ahead of the client's bytes
+    let bytesUp = 0
+    client.on('data', (chunk: Buffer) => {
+      bytesUp += chunk.length
+    })
     let error: string | undefined
     let open = 2
     const done = (): void => {
       if (--open > 0) return
       log({
         ...entry,
-        bytesUp: Math.max(0, upstream.bytesWritten - header.length),
+        bytesUp,
         bytesDown: client.bytesWritten,
         durationMs: Date.now() - started,
         ...(error !== undefined && { error }),
@@ -243,38 +265,34 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 
 function formatLog(e: RelayLogEntry): string {
   if (e.event === 'refused') return `refused ${e.peer}: ${e.error}`
+  if (e.event === 'notice') return `note: ${e.message}`
   const via = e.peer ? ` (via ${e.peer})` : ''
   const tail = e.error ? `, ${e.error}` : ''
   return `${e.client}${via} -> ${e.target}: ${e.bytesUp} B up, ${e.bytesDown} B down, ${e.durationMs} ms${tail}`
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
+  const parsed = parseCommandArgs(args, {
+    help,
     options: {
       listen: { type: 'string' },
       target: { type: 'string' },
       send: { type: 'string', default: 'v2' },
       tlv: { type: 'string', multiple: true },
+      'drop-tlv': { type: 'string', multiple: true },
       crc32c: { type: 'boolean' },
       'accept-proxy': { type: 'boolean' },
       trust: { type: 'string', multiple: true },
       'header-timeout': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-    allowPositionals: true,
   })
-  if (values.help) {
-    process.stdout.write(`${help}\n`)
-    return 0
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  if (parsed === undefined) return 0
+  const { values } = parsed
   if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
   if (values.target === undefined) throw new UsageError('--target HOST:PORT is required')
   const acceptProxy = values['accept-proxy'] === true
-  if (!acceptProxy && (values.trust || values['header-timeout']))
-    throw new UsageError('--trust and --header-timeout go with --accept-proxy')
+  if (!acceptProxy && (values.trust || values['header-timeout'] || values['drop-tlv']))
+    throw new UsageError('--trust, --header-timeout and --drop-tlv go with --accept-proxy')
   const version = versionOf(values.send)
   const tlvs = parseTlvFlags(values.tlv, version)
   if (values.crc32c && version !== 2) throw new UsageError('--crc32c needs --send v2')
@@ -285,6 +303,7 @@ export async function run(args: string[]): Promise<number> {
     target: values.target,
     send: version,
     tlvs,
+    dropTlvs: parseTlvTypeFlags(values['drop-tlv']),
     crc32c: values.crc32c === true,
     acceptProxy,
     trust: trustFlag(values.trust),
