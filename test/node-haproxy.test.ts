@@ -34,7 +34,7 @@ import {
   BALANCER_ADDRESS,
   CLIENT_ADDRESS,
   sleep,
-  tcpConnect,
+  connect,
   untilClosed,
   waitFor,
 } from './helpers/sockets.js'
@@ -199,7 +199,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
 
   it('an http.Server behind HAProxy sees the client on every request of a keep-alive connection', async () => {
     const port = frontends.get('http/v2')!
-    const socket = await tcpConnect(port)
+    const socket = await connect(port, CLIENT_ADDRESS)
     const localPort = socket.localPort
     const closed = untilClosed(socket)
     const request = (path: string, last: boolean): string =>
@@ -229,7 +229,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
         destination: { address: '7.7.7.7', port: 777 },
       }),
     )
-    const socket = await tcpConnect(port)
+    const socket = await connect(port, CLIENT_ADDRESS)
     const localPort = socket.localPort
     const closed = untilClosed(socket)
     socket.write(spoof)

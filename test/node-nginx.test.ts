@@ -16,7 +16,7 @@ import {
   SERVER_NAMES,
   startReportServer,
 } from './helpers/report-servers.js'
-import { BALANCER_ADDRESS, CLIENT_ADDRESS, tcpConnect, untilClosed, waitFor } from './helpers/sockets.js'
+import { BALANCER_ADDRESS, CLIENT_ADDRESS, connect, untilClosed, waitFor } from './helpers/sockets.js'
 
 describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], () => {
   let nginx: PeerProcess | undefined
@@ -62,7 +62,7 @@ describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], (
   }
 
   it('an http.Server behind nginx sees the client on every request of a keep-alive connection', async () => {
-    const socket = await tcpConnect(frontends.get('http')!)
+    const socket = await connect(frontends.get('http')!, CLIENT_ADDRESS)
     const localPort = socket.localPort
     const closed = untilClosed(socket)
     socket.write(

@@ -136,22 +136,6 @@ export async function waitForPort(
   }
 }
 
-/** A TCP connection to host:port whose local (client) address is `localAddress`, e.g. 127.0.0.23. */
-export function connectFrom(localAddress: string, port: number, host = '127.0.0.1'): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host, localAddress })
-    const onError = (err: Error): void => {
-      socket.destroy()
-      reject(err)
-    }
-    socket.once('error', onError)
-    socket.once('connect', () => {
-      socket.off('error', onError)
-      resolve(socket)
-    })
-  })
-}
-
 export interface CurlResult {
   stdout: string
   stderr: string
