@@ -5,13 +5,13 @@ import type net from 'node:net'
 import { tlv } from '@proxyproto/core'
 import { ErrorCodes, type ProxyHeaderInput, ProxyProtocolAgent, withProxyProtocol } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { close, listen, tlsOptions } from './helpers.js'
+import { closeServer, listen, tlsOptions } from './helpers.js'
 
 const servers: net.Server[] = []
 const agents: http.Agent[] = []
 afterEach(async () => {
   for (const a of agents.splice(0)) a.destroy()
-  await Promise.all(servers.splice(0).map(close))
+  await Promise.all(servers.splice(0).map(closeServer))
 })
 
 interface Backend {
@@ -209,7 +209,7 @@ describe('ProxyProtocolAgent headers', () => {
     const server = await backend()
     const a = agent({
       keepAlive: true,
-      proxyHeader: (options) => ({ source: `203.0.113.${String(options.headers?.['x-client'])}:1` }),
+      proxyHeader: (options) => ({ source: `203.0.113.${(options.headers as http.OutgoingHttpHeaders)['x-client']}:1` }),
     })
     const first = await get(server.port, a, undefined, false, { headers: { 'x-client': '8' } })
     const second = await get(server.port, a, undefined, false, { headers: { 'x-client': '9' } })

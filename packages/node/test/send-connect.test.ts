@@ -4,11 +4,11 @@ import tls from 'node:tls'
 import { encode, parse, type ProxyHeader, tlv } from '@proxyproto/core'
 import { connect, ErrorCodes, getProxyInfo, withProxyProtocol } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { close, listen, tlsOptions } from './helpers.js'
+import { closeServer, listen, tlsOptions } from './helpers.js'
 
 const servers: net.Server[] = []
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map(close))
+  await Promise.all(servers.splice(0).map(closeServer))
 })
 
 interface Received {

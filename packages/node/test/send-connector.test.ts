@@ -4,13 +4,13 @@ import type net from 'node:net'
 import { ErrorCodes, getProxyInfo, proxyProtocolConnector, withProxyProtocol } from '@proxyproto/node'
 import { Agent, fetch } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { close, listen, tlsOptions } from './helpers.js'
+import { closeServer, listen, tlsOptions } from './helpers.js'
 
 const servers: net.Server[] = []
 const dispatchers: Agent[] = []
 afterEach(async () => {
   await Promise.all(dispatchers.splice(0).map((d) => d.close()))
-  await Promise.all(servers.splice(0).map(close))
+  await Promise.all(servers.splice(0).map(closeServer))
 })
 
 /** Answers `client vN` for each request; counts connections. */
