@@ -1,36 +1,30 @@
-/** Clients that play the load balancer for the adapter tests (express, fastify, ws): raw sockets, agents and h2 sessions whose connections start with a PROXY header. */
+/** Clients that play the load balancer for the adapter tests (express, fastify, ws): agents, raw sockets and h2 sessions whose connections start with a PROXY header. */
 import { once } from 'node:events'
 import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
-import net from 'node:net'
-import tls from 'node:tls'
+import type net from 'node:net'
+import { connect as connectWithHeader } from '@proxyproto/node'
+import { type TestClientOptions, testHeader } from '@proxyproto/node/testing'
+import { CLIENT, DESTINATION } from './headers.js'
 
 export { CLIENT, local, v1, v2 } from './headers.js'
 export { closeServer, connect, listen, tlsOptions } from './sockets.js'
+export type { TestClientOptions }
 
 /**
- * An agent that plays the load balancer: every connection it opens starts with `header`,
- * so supertest (or http.request) requests arrive with a PROXY header in front.
+ * The clients that play the load balancer are @proxyproto/node's own testing helpers (what users test
+ * their apps with); `as(...)` gives their options for the headers these tests send.
  */
-export function headerAgent(header: Buffer, secure = false, maxSockets = 1): http.Agent {
-  if (!secure) {
-    const agent = new http.Agent({ keepAlive: true, maxSockets })
-    const create = agent.createConnection.bind(agent)
-    agent.createConnection = (options, callback) => {
-      const socket = create(options, callback) as net.Socket
-      socket.write(header)
-      return socket
-    }
-    return agent
-  }
-  const agent = new https.Agent({ keepAlive: true, maxSockets, rejectUnauthorized: false })
-  agent.createConnection = (options: tls.ConnectionOptions) => {
-    const raw = net.connect({ host: options.host ?? '127.0.0.1', port: Number(options.port) })
-    raw.write(header)
-    return tls.connect({ ...options, socket: raw, rejectUnauthorized: false })
-  }
-  return agent
+export { testAgent, testConnect } from '@proxyproto/node/testing'
+
+/** A v1 or v2 header naming CLIENT (destination 192.0.2.1:443), or a LOCAL health check. */
+export function as(
+  kind: 'v1' | 'v2' | 'local',
+  extra: Omit<TestClientOptions, 'client' | 'version' | 'local'> = {},
+): TestClientOptions {
+  if (kind === 'local') return { local: true, ...extra }
+  return { client: CLIENT, destination: DESTINATION, version: kind === 'v1' ? 1 : 2, ...extra }
 }
 
 /** Reads HTTP/1.1 responses (Content-Length bodies) one at a time from a raw socket. */
@@ -66,20 +60,25 @@ export function responses(socket: net.Socket): () => Promise<{ status: number; b
   }
 }
 
-/** An HTTP/2 client session whose connection starts with `header` (h2c, or h2 over TLS when `secure`). */
-export async function h2session(port: number, header: Buffer, secure = false): Promise<http2.ClientHttp2Session> {
-  const session = http2.connect(`${secure ? 'https' : 'http'}://127.0.0.1:${port}`, {
-    createConnection: () => {
-      const raw = net.connect({ host: '127.0.0.1', port })
-      raw.write(header)
-      return secure ? tls.connect({ socket: raw, ALPNProtocols: ['h2'], rejectUnauthorized: false }) : raw
-    },
+/** An HTTP/2 client session whose connection starts with the header `client` describes (h2 over TLS with `tls`). */
+export async function h2session(port: number, client: TestClientOptions): Promise<http2.ClientHttp2Session> {
+  const session = http2.connect(`${client.tls ? 'https' : 'http'}://127.0.0.1:${port}`, {
+    createConnection: () =>
+      connectWithHeader({
+        host: '127.0.0.1',
+        port,
+        proxyHeader: testHeader(client),
+        ...(client.tls && { tls: { ALPNProtocols: ['h2'], rejectUnauthorized: false } }),
+      }),
   })
   await once(session, 'connect')
   return session
 }
 
-export function h2get(session: http2.ClientHttp2Session, path: string): Promise<{ status: number; body: string }> {
+export function h2get(
+  session: http2.ClientHttp2Session,
+  path: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':path': path })
     let status = 0

@@ -4,7 +4,7 @@ import { encode } from '@proxyproto/core'
 /** The client a load balancer reports in our headers; the balancer itself is the test process on 127.0.0.1. */
 export const CLIENT = { address: '203.0.113.7', port: 51234 }
 export const CLIENT6 = { address: '2001:db8::7', port: 40000 }
-const DESTINATION = { address: '192.0.2.1', port: 443 }
+export const DESTINATION = { address: '192.0.2.1', port: 443 }
 const DESTINATION6 = { address: '2001:db8::1', port: 443 }
 
 export function v1(source = CLIENT, destination = DESTINATION): Buffer {

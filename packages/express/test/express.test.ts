@@ -7,7 +7,18 @@ import express5 from 'express'
 import express4 from 'express4'
 import request from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CLIENT, closeServer, connect, headerAgent, listen, local, responses, tlsOptions, v1, v2 } from './helpers.js'
+import {
+  as,
+  CLIENT,
+  closeServer,
+  connect,
+  listen,
+  responses,
+  type TestClientOptions,
+  testAgent,
+  testConnect,
+  tlsOptions,
+} from './helpers.js'
 
 const servers: net.Server[] = []
 const agents: http.Agent[] = []
@@ -19,8 +30,9 @@ function track<S extends net.Server>(server: S): S {
   servers.push(server)
   return server
 }
-function agent(header: Buffer, secure = false): http.Agent {
-  const a = headerAgent(header, secure)
+/** supertest's `.agent()`: a testAgent (one kept-alive connection) whose connections carry `client`'s header. */
+function agent(client: TestClientOptions): http.Agent {
+  const a = testAgent({ keepAlive: true, maxSockets: 1, ...client })
   agents.push(a)
   return a
 }
@@ -52,7 +64,7 @@ describe.each([
     const app = makeApp(express, proxy)
     const server = track(proxy.attach(http.createServer(app)))
     await listen(server)
-    const res = await request(server).get('/').agent(agent(v2())).expect(200)
+    const res = await request(server).get('/').agent(agent(as('v2'))).expect(200)
     expect(res.body).toEqual({
       ip: CLIENT.address,
       ips: [],
@@ -66,7 +78,7 @@ describe.each([
     const proxy = proxyProtocol({ versions: [1] })
     const server = track(proxy.attach(http.createServer(makeApp(express, proxy))))
     await listen(server)
-    const res = await request(server).get('/').agent(agent(v1())).expect(200)
+    const res = await request(server).get('/').agent(agent(as('v1'))).expect(200)
     expect(res.body).toMatchObject({ ip: CLIENT.address, header: { version: 1, command: 'PROXY' } })
   })
 
@@ -76,7 +88,7 @@ describe.each([
     const server = track(proxy.attach(app.listen(0, '127.0.0.1')))
     expect(server).toBeInstanceOf(http.Server)
     await listen(server)
-    const res = await request(server).get('/').agent(agent(v2())).expect(200)
+    const res = await request(server).get('/').agent(agent(as('v2'))).expect(200)
     expect(res.body.ip).toBe(CLIENT.address)
   })
 
@@ -86,9 +98,9 @@ describe.each([
     const server = track(proxy.attach(http.createServer(makeApp(express, proxy))))
     server.on('connection', () => connections++)
     const port = await listen(server)
-    const socket = await connect(port)
+    const socket = await testConnect(port, as('v2'))
     const next = responses(socket)
-    socket.write(Buffer.concat([v2(), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]))
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
     const first = await next()
     socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
     const second = await next()
@@ -107,7 +119,7 @@ describe.each([
     const server = track(proxy.attach(http.createServer(makeApp(express, proxy))))
     server.on('connection', () => connections++)
     await listen(server)
-    const a = agent(v2())
+    const a = agent(as('v2'))
     for (let i = 0; i < 3; i++) {
       const res = await request(server).get('/').agent(a).expect(200)
       expect(res.body.ip).toBe(CLIENT.address)
@@ -119,7 +131,7 @@ describe.each([
     const proxy = proxyProtocol()
     const server = track(proxy.attach(https.createServer(tlsOptions, makeApp(express, proxy))))
     await listen(server)
-    const res = await request(server).get('/').agent(agent(v2(), true)).expect(200)
+    const res = await request(server).get('/').agent(agent(as('v2', { tls: true }))).expect(200)
     expect(res.body).toMatchObject({ ip: CLIENT.address, remoteAddress: CLIENT.address, header: { version: 2 } })
   })
 
@@ -127,7 +139,7 @@ describe.each([
     const proxy = proxyProtocol()
     const server = track(proxy.attach(http.createServer(makeApp(express, proxy))))
     await listen(server)
-    const res = await request(server).get('/').agent(agent(local())).expect(200)
+    const res = await request(server).get('/').agent(agent(as('local'))).expect(200)
     expect(res.body).toMatchObject({ ip: '127.0.0.1', remoteAddress: '127.0.0.1', header: null })
   })
 
@@ -198,7 +210,7 @@ describe('proxyProtocol() options', () => {
     options.trust = ['10.0.0.0/8']
     const server = track(proxy.attach(http.createServer(makeApp(express5, proxy))))
     await listen(server)
-    const res = await request(server).get('/').agent(agent(v2())).expect(200)
+    const res = await request(server).get('/').agent(agent(as('v2'))).expect(200)
     expect(res.body.ip).toBe(CLIENT.address)
   })
 })

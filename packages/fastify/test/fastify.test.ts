@@ -1,5 +1,5 @@
 import type http from 'node:http'
-import net from 'node:net'
+import type net from 'node:net'
 import fastifyWebsocket from '@fastify/websocket'
 import proxyProtocol, { ErrorCodes, ProxyProtocolError } from '@proxyproto/fastify'
 import { isProxyProtocolEnabled } from '@proxyproto/node'
@@ -8,7 +8,18 @@ import fastify4 from 'fastify4'
 import fastifyWebsocket10 from 'fastify-websocket10'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { CLIENT, connect, get, h2get, h2session, headerAgent, local, responses, tlsOptions, v1, v2 } from './helpers.js'
+import {
+  as,
+  CLIENT,
+  get,
+  h2get,
+  h2session,
+  responses,
+  type TestClientOptions,
+  testAgent,
+  testConnect,
+  tlsOptions,
+} from './helpers.js'
 
 interface Seen {
   ip: string
@@ -28,8 +39,9 @@ afterEach(async () => {
   for (const agent of agents.splice(0)) agent.destroy()
   await Promise.all(apps.splice(0).map((app) => app.close()))
 })
-function agent(header: Buffer, secure = false): http.Agent {
-  const a = headerAgent(header, secure)
+/** A testAgent (one kept-alive connection) whose connections carry `client`'s header. */
+function agent(client: TestClientOptions): http.Agent {
+  const a = testAgent({ keepAlive: true, maxSockets: 1, ...client })
   agents.push(a)
   return a
 }
@@ -60,7 +72,7 @@ describe.each([
 ])('@proxyproto/fastify with %s', (_name, factory) => {
   it('gives request.ip and request.socket.remoteAddress the client from a v2 header, without trustProxy', async () => {
     const { port } = await makeApp(factory)
-    const res = await get<Seen>(port, '/', agent(v2()))
+    const res = await get<Seen>(port, '/', agent(as('v2')))
     expect(res.status).toBe(200)
     expect(res.json).toMatchObject({
       ip: CLIENT.address,
@@ -72,7 +84,7 @@ describe.each([
 
   it('exposes a v1 header as request.proxyHeader', async () => {
     const { port } = await makeApp(factory)
-    const res = await get<Seen>(port, '/', agent(v1()))
+    const res = await get<Seen>(port, '/', agent(as('v1')))
     expect(res.json).toMatchObject({ ip: CLIENT.address, header: { version: 1, command: 'PROXY' } })
   })
 
@@ -80,9 +92,9 @@ describe.each([
     const { app, port } = await makeApp(factory)
     let connections = 0
     app.server.on('connection', () => connections++)
-    const socket = await connect(port)
+    const socket = await testConnect(port, as('v2'))
     const next = responses(socket)
-    socket.write(Buffer.concat([v2(), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]))
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
     const first = await next()
     socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
     const second = await next()
@@ -94,19 +106,19 @@ describe.each([
 
   it('sets request.proxyHeader to null and request.ip to the balancer for a LOCAL health check', async () => {
     const { port } = await makeApp(factory)
-    const res = await get<Seen>(port, '/', agent(local()))
+    const res = await get<Seen>(port, '/', agent(as('local')))
     expect(res.json).toMatchObject({ ip: '127.0.0.1', remoteAddress: '127.0.0.1', header: null })
   })
 
   it('reports the client with the https option', async () => {
     const { port } = await makeApp(factory, { https: tlsOptions })
-    const res = await get<Seen>(port, '/', agent(v2(), true), true)
+    const res = await get<Seen>(port, '/', agent(as('v2', { tls: true })), true)
     expect(res.json).toMatchObject({ ip: CLIENT.address, remoteAddress: CLIENT.address, header: { version: 2 } })
   })
 
   it('reports the client with http2: true (h2c), on every stream of the session', async () => {
     const { port } = await makeApp(factory, { http2: true })
-    const session = await h2session(port, v2())
+    const session = await h2session(port, as('v2'))
     try {
       for (let i = 0; i < 2; i++) {
         const res = await h2get(session, '/')
@@ -120,7 +132,7 @@ describe.each([
 
   it('reports the client with http2 over TLS (http2: true plus https)', async () => {
     const { port } = await makeApp(factory, { http2: true, https: tlsOptions })
-    const session = await h2session(port, v1(), true)
+    const session = await h2session(port, as('v1', { tls: true }))
     try {
       const res = await h2get(session, '/')
       expect(JSON.parse(res.body)).toMatchObject({ ip: CLIENT.address, header: { version: 1 } })
@@ -146,13 +158,13 @@ describe.each([
       child.get('/child', async (request) => ({ ip: request.ip, version: request.proxyHeader?.version }))
     })
     await app.listen({ port: 0, host: '127.0.0.1' })
-    const res = await get((app.server.address() as net.AddressInfo).port, '/child', agent(v2()))
+    const res = await get((app.server.address() as net.AddressInfo).port, '/child', agent(as('v2')))
     expect(res.json).toEqual({ ip: CLIENT.address, version: 2 })
   })
 
   it('ignores the register options Fastify itself reads (prefix, logLevel)', async () => {
     const { port } = await makeApp(factory, {}, { prefix: '/x', logLevel: 'warn', trust: 'loopback' })
-    const res = await get<Seen>(port, '/', agent(v2()))
+    const res = await get<Seen>(port, '/', agent(as('v2')))
     expect(res.json.ip).toBe(CLIENT.address)
   })
 
@@ -192,13 +204,7 @@ describe.each([
     })
     await app.listen({ port: 0, host: '127.0.0.1' })
     const port = (app.server.address() as net.AddressInfo).port
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
-      createConnection: () => {
-        const raw = net.connect({ host: '127.0.0.1', port })
-        raw.write(v2())
-        return raw
-      },
-    })
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { agent: agent(as('v2')) })
     try {
       const message = await new Promise<string>((resolve, reject) => {
         ws.once('message', (data) => resolve(String(data)))

@@ -16,7 +16,12 @@ import type { Tlv } from '@proxyproto/core'
 import { ProxyProtocolAgent, type ProxyProtocolAgentOptions } from './send/agent.js'
 import { connect } from './send/connect.js'
 import { proxyProtocolConnector } from './send/connector.js'
-import { type EndpointInput, type ProxyHeaderShorthand, parseEndpoint } from './send/header.js'
+import {
+  type EndpointInput,
+  type ProxyHeaderInput,
+  type ProxyHeaderShorthand,
+  parseEndpoint,
+} from './send/header.js'
 
 /** The client the helpers name by default: 203.0.113.7 (TEST-NET-3, RFC 5737), port 0. */
 export const TEST_CLIENT = '203.0.113.7'
@@ -36,6 +41,11 @@ export interface TestClientOptions {
   /** v2: append a CRC32C TLV. */
   crc32c?: boolean
   /**
+   * Send a LOCAL header instead (v2; v1 `PROXY UNKNOWN`): what a balancer's health check sends. The
+   * server then reports the real peer, this process. `client`, `destination` and `tlvs` are ignored.
+   */
+  local?: boolean
+  /**
    * TLS after the header (https, wss). The server's certificate is not verified unless you pass
    * `rejectUnauthorized: true` (test certificates are self-signed).
    */
@@ -43,7 +53,9 @@ export interface TestClientOptions {
 }
 
 /** The header the helpers send for `options`. */
-export function testHeader(options: TestClientOptions = {}): ProxyHeaderShorthand {
+export function testHeader(options: TestClientOptions = {}): ProxyHeaderInput {
+  if (options.local)
+    return options.version === 1 ? { version: 1, family: 'UNSPEC' } : { version: 2, command: 'LOCAL' }
   const header: ProxyHeaderShorthand = {
     version: options.version ?? 2,
     source: parseEndpoint(options.client ?? TEST_CLIENT, 'client', 0),
@@ -57,8 +69,8 @@ export function testHeader(options: TestClientOptions = {}): ProxyHeaderShorthan
 const splitClient = <T extends TestClientOptions>(
   options: T,
 ): [TestClientOptions, Omit<T, keyof TestClientOptions>] => {
-  const { client, version, destination, tlvs, crc32c, tls, ...rest } = options
-  return [{ client, version, destination, tlvs, crc32c, tls }, rest]
+  const { client, version, destination, tlvs, crc32c, local, tls, ...rest } = options
+  return [{ client, version, destination, tlvs, crc32c, local, tls }, rest]
 }
 
 /**

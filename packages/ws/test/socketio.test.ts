@@ -8,7 +8,7 @@ import { getProxyInfo, withProxyProtocol } from '@proxyproto/node'
 import { Server } from 'socket.io'
 import { io, type Socket as ClientSocket } from 'socket.io-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CLIENT, closeServer, headerAgent, listen, local, v1, v2 } from './helpers.js'
+import { as, CLIENT, closeServer, listen, type TestClientOptions, testAgent } from './helpers.js'
 
 const cleanup: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -40,8 +40,8 @@ async function start(): Promise<number> {
   return listen(httpServer)
 }
 
-function seenBy(port: number, header: Buffer, transports: string[]): Promise<Seen> {
-  const agent = headerAgent(header, false, Number.POSITIVE_INFINITY)
+function seenBy(port: number, header: TestClientOptions, transports: string[]): Promise<Seen> {
+  const agent = testAgent({ keepAlive: true, ...header })
   // engine.io-client hands `agent` to its long-polling requests and to ws for the WebSocket.
   const options = { transports, agent, reconnection: false }
   const client: ClientSocket = io(`http://127.0.0.1:${port}`, options as unknown as Parameters<typeof io>[1])
@@ -58,21 +58,21 @@ function seenBy(port: number, header: Buffer, transports: string[]): Promise<See
 describe('socket.io on a server prepared with withProxyProtocol', () => {
   it('gives socket.handshake.address the client over the websocket transport', async () => {
     const port = await start()
-    expect(await seenBy(port, v2(), ['websocket'])).toEqual({ address: CLIENT.address, version: 2, transport: 'websocket' })
+    expect(await seenBy(port, as('v2'), ['websocket'])).toEqual({ address: CLIENT.address, version: 2, transport: 'websocket' })
   })
 
   it('gives socket.handshake.address the client over long-polling (several connections, each with a header)', async () => {
     const port = await start()
-    expect(await seenBy(port, v1(), ['polling'])).toEqual({ address: CLIENT.address, version: 1, transport: 'polling' })
+    expect(await seenBy(port, as('v1'), ['polling'])).toEqual({ address: CLIENT.address, version: 1, transport: 'polling' })
   })
 
   it('gives socket.handshake.address the client with the default polling-then-upgrade transports', async () => {
     const port = await start()
-    expect(await seenBy(port, v2(), ['polling', 'websocket'])).toMatchObject({ address: CLIENT.address, version: 2 })
+    expect(await seenBy(port, as('v2'), ['polling', 'websocket'])).toMatchObject({ address: CLIENT.address, version: 2 })
   })
 
   it('gives socket.handshake.address the balancer for a LOCAL health check', async () => {
     const port = await start()
-    expect(await seenBy(port, local(), ['websocket'])).toMatchObject({ address: '127.0.0.1' })
+    expect(await seenBy(port, as('local'), ['websocket'])).toMatchObject({ address: '127.0.0.1' })
   })
 })

@@ -3,12 +3,21 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
-import tls from 'node:tls'
 import { isProxyProtocolEnabled, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
 import { ErrorCodes, ProxyProtocolError, WebSocketServer } from '@proxyproto/ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer as WsWebSocketServer } from 'ws'
-import { CLIENT, closeServer, connect, listen, local, tlsOptions, v1, v2 } from './helpers.js'
+import {
+  as,
+  CLIENT,
+  closeServer,
+  connect,
+  listen,
+  type TestClientOptions,
+  testAgent,
+  testConnect,
+  tlsOptions,
+} from './helpers.js'
 
 const cleanup: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -45,16 +54,17 @@ function reportClient(wss: WebSocketServer): void {
   })
 }
 
-/** A ws client whose TCP connection starts with `header` (the load balancer's part). */
-async function firstMessage(port: number, header: Buffer | null, path = '/', secure = false): Promise<Seen> {
-  const ws = new WebSocket(`${secure ? 'wss' : 'ws'}://127.0.0.1:${port}${path}`, {
-    createConnection: () => {
-      const raw = net.connect({ host: '127.0.0.1', port })
-      if (header) raw.write(header)
-      return secure ? tls.connect({ socket: raw, rejectUnauthorized: false }) : raw
-    },
+/**
+ * A ws client whose TCP connection starts with `client`'s header (the load balancer's part, played by
+ * testAgent), or with none for `null`.
+ */
+async function firstMessage(port: number, client: TestClientOptions | null, path = '/'): Promise<Seen> {
+  const agent = client ? testAgent(client) : undefined
+  const ws = new WebSocket(`${client?.tls ? 'wss' : 'ws'}://127.0.0.1:${port}${path}`, agent ? { agent } : {})
+  cleanup.push(() => {
+    ws.terminate()
+    agent?.destroy()
   })
-  cleanup.push(() => ws.terminate())
   const [data] = await Promise.race([
     once(ws, 'message'),
     once(ws, 'error').then(([err]) => Promise.reject(err)),
@@ -82,7 +92,7 @@ describe('WebSocketServer with port', () => {
     expect(called).toBe(true)
     reportClient(wss)
     const { port } = wss.address() as net.AddressInfo
-    expect(await firstMessage(port, v2())).toEqual({
+    expect(await firstMessage(port, as('v2'))).toEqual({
       remoteAddress: CLIENT.address,
       remotePort: CLIENT.port,
       header: { version: 2, command: 'PROXY' },
@@ -93,8 +103,8 @@ describe('WebSocketServer with port', () => {
     const wss = track(new WebSocketServer({ port: 0, host: '127.0.0.1', proxyProtocol: {} }))
     await once(wss, 'listening')
     const { port } = wss.address() as net.AddressInfo
-    const socket = await connect(port)
-    socket.end(Buffer.concat([v1(), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]))
+    const socket = await testConnect(port, as('v1'))
+    socket.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     const [reply] = await once(socket, 'data')
     expect(String(reply)).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/)
     expect(String(reply)).toMatch(/\r\n\r\nUpgrade Required$/)
@@ -149,7 +159,7 @@ describe('WebSocketServer with server', () => {
     expect(isProxyProtocolEnabled(server)).toBe(true)
     reportClient(wss)
     const port = await listen(server)
-    expect(await firstMessage(port, v1())).toMatchObject({ remoteAddress: CLIENT.address, header: { version: 1 } })
+    expect(await firstMessage(port, as('v1'))).toMatchObject({ remoteAddress: CLIENT.address, header: { version: 1 } })
   })
 
   it('leaves a server that is already prepared as it is (its own options apply)', async () => {
@@ -157,7 +167,7 @@ describe('WebSocketServer with server', () => {
     const wss = track(new WebSocketServer({ server, proxyProtocol: { trust: ['10.0.0.0/8'] } }))
     reportClient(wss)
     const port = await listen(server)
-    expect(await firstMessage(port, v2())).toMatchObject({ remoteAddress: CLIENT.address })
+    expect(await firstMessage(port, as('v2'))).toMatchObject({ remoteAddress: CLIENT.address })
   })
 
   it('sees the client on an https server (wss://)', async () => {
@@ -165,7 +175,7 @@ describe('WebSocketServer with server', () => {
     const wss = track(new WebSocketServer({ server, proxyProtocol: {} }))
     reportClient(wss)
     const port = await listen(server)
-    expect(await firstMessage(port, v2(), '/', true)).toMatchObject({ remoteAddress: CLIENT.address, header: { version: 2 } })
+    expect(await firstMessage(port, as('v2', { tls: true }))).toMatchObject({ remoteAddress: CLIENT.address, header: { version: 2 } })
   })
 
   it('sets req.proxyHeader to null and reports the balancer for a LOCAL health check', async () => {
@@ -173,7 +183,7 @@ describe('WebSocketServer with server', () => {
     const wss = track(new WebSocketServer({ server, proxyProtocol: {} }))
     reportClient(wss)
     const port = await listen(server)
-    expect(await firstMessage(port, local())).toMatchObject({ remoteAddress: '127.0.0.1', header: null })
+    expect(await firstMessage(port, as('local'))).toMatchObject({ remoteAddress: '127.0.0.1', header: null })
   })
 
   it('handles the AWS Classic ELB case: a v1 line and the upgrade request in the same write', async () => {
@@ -187,6 +197,7 @@ describe('WebSocketServer with server', () => {
     const port = await listen(server)
     const socket = await connect(port)
     cleanup.push(() => void socket.destroy())
+    // A raw vector on purpose: ELB's header and the request arrive in one write, as ELB sends them.
     socket.write(`PROXY TCP4 203.0.113.7 10.0.0.5 51234 80\r\n${UPGRADE}`)
     const [reply] = await once(socket, 'data')
     expect(String(reply)).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/)
@@ -212,7 +223,7 @@ describe('WebSocketServer with noServer', () => {
     reportClient(wss)
     route(server, wss)
     const port = await listen(server)
-    expect(await firstMessage(port, v2())).toMatchObject({ remoteAddress: CLIENT.address, header: { version: 2 } })
+    expect(await firstMessage(port, as('v2'))).toMatchObject({ remoteAddress: CLIENT.address, header: { version: 2 } })
   })
 
   it('refuses an upgrade from an unprepared server with ERR_PROXY_SERVER_NOT_PREPARED on wsClientError', async () => {
@@ -316,7 +327,7 @@ describe('WebSocketServer options', () => {
     const wss = track(new WebSocketServer({ server, proxyProtocol: {} }))
     reportClient(wss)
     const port = await listen(server)
-    await firstMessage(port, v2())
+    await firstMessage(port, as('v2'))
     expect(proxyProtocolStats(server)?.accepted.v2).toBe(1)
   })
 })
