@@ -11,8 +11,8 @@ import http2 from 'node:http2'
 import https from 'node:https'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import tls from 'node:tls'
-import { encode } from '@proxyproto/core'
+import type tls from 'node:tls'
+import { connect, type ProxyHeaderInput } from '@proxyproto/node'
 import { io as ioClient } from 'socket.io-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
@@ -25,27 +25,27 @@ const BALANCER = '127.0.0.1'
 const VERSIONS = [1, 2] as const
 type Version = (typeof VERSIONS)[number]
 
-function proxyHeader(version: Version): Buffer {
-  const bytes = encode(
-    { version, command: 'PROXY', family: 'IPv4', transport: 'STREAM', source: CLIENT, destination: FRONTEND },
-    version === 2 ? { crc32c: true } : {},
-  )
-  return Buffer.from(bytes)
+/** The header the tests' balancer sends: CLIENT, connected to FRONTEND (v2 with a CRC32C). */
+function proxyHeader(version: Version): ProxyHeaderInput {
+  return { version, source: CLIENT, destination: FRONTEND, crc32c: version === 2 }
 }
 
 /** A TCP connection from the balancer's address that starts with a PROXY header naming CLIENT. */
 function connectWithHeader(port: number, version: Version): net.Socket {
-  const socket = net.connect({ host: '127.0.0.1', port, localAddress: BALANCER })
-  socket.write(proxyHeader(version))
-  return socket
+  return connect({ host: '127.0.0.1', port, localAddress: BALANCER, proxyHeader: proxyHeader(version) })
 }
 
 function tlsWithHeader(port: number, version: Version, alpn: string[]): tls.TLSSocket {
-  return tls.connect({
-    socket: connectWithHeader(port, version),
-    servername: 'localhost',
-    ALPNProtocols: alpn,
-    rejectUnauthorized: false, // the examples' default certificate is the self-signed test fixture
+  return connect({
+    host: '127.0.0.1',
+    port,
+    localAddress: BALANCER,
+    proxyHeader: proxyHeader(version),
+    tls: {
+      servername: 'localhost',
+      ALPNProtocols: alpn,
+      rejectUnauthorized: false, // the examples' default certificate is the self-signed test fixture
+    },
   })
 }
 

@@ -10,9 +10,9 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { encode } from '@proxyproto/core'
+import { connect as sendHeader, type ProxyHeaderInput } from '@proxyproto/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BALANCER_ADDRESS, runPool, connect, untilClosed, waitFor } from './helpers/sockets.js'
+import { BALANCER_ADDRESS, runPool, untilClosed, waitFor } from './helpers/sockets.js'
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/cluster-server.mjs', import.meta.url))
 const DIST = fileURLToPath(new URL('../packages/node/dist/index.js', import.meta.url))
@@ -84,12 +84,10 @@ describe('@proxyproto/node in a node:cluster app with two workers', () => {
     for (const pid of started?.workers ?? []) if (alive(pid)) process.kill(pid, 'SIGKILL')
   })
 
-  async function request(header: Uint8Array, path: string): Promise<Reply> {
-    const socket = await connect(started.port)
+  async function request(header: ProxyHeaderInput, path: string): Promise<Reply> {
+    const socket = sendHeader({ host: BALANCER_ADDRESS, port: started.port, proxyHeader: header })
     const closed = untilClosed(socket)
-    socket.write(
-      Buffer.concat([header, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`)]),
-    )
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`)
     const text = (await closed).data.toString('latin1')
     expect(text).toMatch(/^HTTP\/1\.1 200 /)
     return JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Reply
@@ -111,10 +109,7 @@ describe('@proxyproto/node in a node:cluster app with two workers', () => {
         ? { address: `2001:db8::${(i + 1).toString(16)}`, port: 40000 + i }
         : { address: `203.0.113.${i + 1}`, port: 50000 + i }
       const destination = ipv6 ? { address: '2001:db8::1', port: 443 } : { address: '192.0.2.1', port: 443 }
-      const header = encode(
-        { version, family: ipv6 ? 'IPv6' : 'IPv4', source, destination },
-        version === 2 ? { crc32c: i % 4 === 1 } : {},
-      )
+      const header = { version, source, destination, crc32c: version === 2 && i % 4 === 1 }
       const reply = await request(header, `/r${i}`)
       replies.push({ expected: { ...source, version }, reply })
     })
@@ -135,7 +130,7 @@ describe('@proxyproto/node in a node:cluster app with two workers', () => {
   })
 
   it('a LOCAL header in a worker reports the balancer itself', async () => {
-    const reply = await request(encode({ version: 2, command: 'LOCAL' }), '/local')
+    const reply = await request({ version: 2, command: 'LOCAL' }, '/local')
     expect(reply).toMatchObject({
       address: BALANCER_ADDRESS,
       peer: BALANCER_ADDRESS,
