@@ -8,7 +8,7 @@ import { connect as connectWithHeader } from '@proxyproto/node'
 import { type TestClientOptions, testHeader } from '@proxyproto/node/testing'
 import { CLIENT, DESTINATION } from './headers.js'
 
-export { CLIENT, local, v1, v2 } from './headers.js'
+export { CLIENT } from './headers.js'
 export { closeServer, connect, listen, tlsOptions } from './sockets.js'
 export type { TestClientOptions }
 
