@@ -1,4 +1,4 @@
-import http from 'node:http'
+import type http from 'node:http'
 import type net from 'node:net'
 import type tls from 'node:tls'
 import { connect, type ProxyHeaderInput, ProxyProtocolAgent, proxyProtocolConnector } from '@proxyproto/node'
