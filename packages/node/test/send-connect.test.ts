@@ -185,6 +185,18 @@ describe('connect()', () => {
     expect(answer).toBe('203.0.113.7:51234 v1')
   })
 
+  it('with tls, a refused connection is one error on the TLS socket', async () => {
+    const closed = net.createServer()
+    const port = await listen(closed)
+    await closeServer(closed) // nothing listens on the port any more
+    const socket = connect({ host: '127.0.0.1', port, proxyHeader: { source: '203.0.113.7:1' }, tls: true })
+    const errors: string[] = []
+    socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message))
+    await once(socket, 'close')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(errors).toEqual(['ECONNREFUSED'])
+  })
+
   it('refuses bad input synchronously with ERR_PROXY_ENCODE_INVALID and opens no socket', async () => {
     const r = await recorder()
     const bad: unknown[] = [

@@ -48,16 +48,15 @@ interface WriteImpl {
   _write(chunk: Buffer, encoding: string, callback: (err?: Error | null) => void): void
 }
 
-/** Wraps `raw` in TLS; errors of the raw connection (refused, reset) reach the TLS socket. */
+/** Wraps `raw` in TLS (SNI from the host name unless given). */
 export function wrapTls(
   raw: net.Socket,
   options: tls.ConnectionOptions,
   host: string | undefined,
 ): tls.TLSSocket {
   const servername = options.servername ?? (host && net.isIP(host) === 0 ? host : undefined)
-  const secure = tls.connect({ ...options, ...(servername !== undefined && { servername }), socket: raw })
-  raw.once('error', (err) => secure.destroy(err))
-  return secure
+  // Errors of the raw connection (refused, reset) reach the TLS socket through tls itself.
+  return tls.connect({ ...options, ...(servername !== undefined && { servername }), socket: raw })
 }
 
 /** Splits connect() options into net's, TLS's and ours. */
