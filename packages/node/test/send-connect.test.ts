@@ -192,7 +192,7 @@ describe('connect()', () => {
     const socket = connect({ host: '127.0.0.1', port, proxyHeader: { source: '203.0.113.7:1' }, tls: true })
     const errors: string[] = []
     socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message))
-    await once(socket, 'close')
+    await new Promise((resolve) => socket.once('close', resolve))
     await new Promise((resolve) => setImmediate(resolve))
     expect(errors).toEqual(['ECONNREFUSED'])
   })
