@@ -19,10 +19,9 @@ import { getProxyInfo } from './info.js'
  */
 export function clientUsedTls(target: Parameters<typeof getProxyInfo>[0]): boolean {
   const info = getProxyInfo(target)
-  const header = info?.header
-  if (header?.command !== 'PROXY') return false
+  if (info?.header?.command !== 'PROXY') return false
   // Most headers carry no SSL TLV: look before decoding them all.
-  if (!header.tlvs.some((t) => t.type === TlvType.SSL)) return false
+  if (!info.header.tlvs.some((t) => t.type === TlvType.SSL)) return false
   try {
     return info.tlvs.ssl?.ssl === true
   } catch {
