@@ -133,7 +133,7 @@ async function startExample(name: string, env: Record<string, string> = {}): Pro
 
 /** Waits until the example's output matches `pattern`. */
 function waitForOutput(ex: Running, pattern: RegExp, timeoutMs = 5000): Promise<void> {
-  return waitFor(() => pattern.test(ex.output()), `${pattern} in the output:\n${ex.output()}`, timeoutMs)
+  return waitFor(() => pattern.test(ex.output()), () => `${pattern} in the output:\n${ex.output()}`, timeoutMs)
 }
 
 /** A describe block with the example running; its process is ended in afterAll, whatever happened. */

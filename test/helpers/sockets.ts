@@ -47,16 +47,17 @@ export function connectionCount(server: net.Server): Promise<number> {
   return new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))))
 }
 
-/** Polls `check` until it returns true; rejects with `what` after `timeoutMs`. For state that emits no event. */
+/** Polls `check` until it returns true; rejects naming `what` (or what it returns then) after `timeoutMs`. For state that emits no event. */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`)
     await sleep(10)
   }
 }
