@@ -133,7 +133,11 @@ async function startExample(name: string, env: Record<string, string> = {}): Pro
 
 /** Waits until the example's output matches `pattern`. */
 function waitForOutput(ex: Running, pattern: RegExp, timeoutMs = 5000): Promise<void> {
-  return waitFor(() => pattern.test(ex.output()), () => `${pattern} in the output:\n${ex.output()}`, timeoutMs)
+  return waitFor(
+    () => pattern.test(ex.output()),
+    () => `${pattern} in the output:\n${ex.output()}`,
+    timeoutMs,
+  )
 }
 
 /** A describe block with the example running; its process is ended in afterAll, whatever happened. */
@@ -443,7 +447,14 @@ function getFromClient(port: number): Promise<Reply & { localPort: number }> {
   return new Promise((resolve, reject) => {
     let localPort = 0
     const req = http.get(
-      { host: '127.0.0.1', port, path: '/', localAddress: CLIENT_ADDRESS, agent: false, headers: { connection: 'close' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        localAddress: CLIENT_ADDRESS,
+        agent: false,
+        headers: { connection: 'close' },
+      },
       (res) => collect(res, (reply) => resolve({ ...reply, localPort }), reject),
     )
     req.on('socket', (socket) => socket.once('connect', () => (localPort = socket.localPort ?? 0)))
@@ -479,8 +490,16 @@ describePeer('examples behind HAProxy (send-proxy-v2)', ['haproxy'], () => {
         try {
           const reply = await getFromClient(ports[0]!)
           expect(reply.status).toBe(200)
-          expect(JSON.parse(reply.body)).toEqual({ ip: CLIENT_ADDRESS, port: reply.localPort, balancer: BALANCER, version: 2 })
-          await waitForOutput(ex, new RegExp(`GET / from 127\\.0\\.0\\.23:${reply.localPort} via 127\\.0\\.0\\.1:\\d+`))
+          expect(JSON.parse(reply.body)).toEqual({
+            ip: CLIENT_ADDRESS,
+            port: reply.localPort,
+            balancer: BALANCER,
+            version: 2,
+          })
+          await waitForOutput(
+            ex,
+            new RegExp(`GET / from 127\\.0\\.0\\.23:${reply.localPort} via 127\\.0\\.0\\.1:\\d+`),
+          )
         } finally {
           await haproxy.stop()
         }

@@ -10,7 +10,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { distinctFreePorts } from './helpers/balancers.js'
 import { describePeer, type PeerProcess, startStunnel } from './helpers/peers.js'
-import { ask, type Kind, type ReportServer, SERVER_NAMES, startReportServer } from './helpers/report-servers.js'
+import {
+  ask,
+  type Kind,
+  type ReportServer,
+  SERVER_NAMES,
+  startReportServer,
+} from './helpers/report-servers.js'
 import { BALANCER_ADDRESS, CLIENT_ADDRESS, tlsOptions, waitFor } from './helpers/sockets.js'
 
 describePeer('@proxyproto/node behind stunnel4 protocol = proxy', ['stunnel4'], () => {
@@ -26,7 +32,11 @@ describePeer('@proxyproto/node behind stunnel4 protocol = proxy', ['stunnel4'], 
       const ports = await distinctFreePorts(kinds.length)
       try {
         stunnel = await startStunnel(
-          kinds.map((kind, i) => ({ accept: ports[i]!, connect: servers.get(kind)!.port, lines: ['protocol = proxy'] })),
+          kinds.map((kind, i) => ({
+            accept: ports[i]!,
+            connect: servers.get(kind)!.port,
+            lines: ['protocol = proxy'],
+          })),
           tlsOptions,
         )
         for (const [i, kind] of kinds.entries()) frontends.set(kind, ports[i]!)

@@ -37,8 +37,21 @@ async function makeCertificate(dir: string): Promise<string> {
   const cert = join(dir, 'cert.pem')
   const key = join(dir, 'key.pem')
   await promisify(execFile)(findBinary('openssl')!, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
   ])
   const pem = join(dir, 'site.pem')
   await writeFile(pem, Buffer.concat([await readFile(cert), await readFile(key)]))
@@ -48,7 +61,13 @@ async function makeCertificate(dir: string): Promise<string> {
 /** GET / from 127.0.0.23 through the balancer, over TLS or not; resolves with the app's JSON. */
 function fetchSeen(port: number, secure: boolean): Promise<Seen> {
   return new Promise((resolve, reject) => {
-    const options = { host: '127.0.0.1', port, path: '/', localAddress: CLIENT_ADDRESS, agent: false as const }
+    const options = {
+      host: '127.0.0.1',
+      port,
+      path: '/',
+      localAddress: CLIENT_ADDRESS,
+      agent: false as const,
+    }
     const req = secure
       ? https.get({ ...options, servername: 'localhost', rejectUnauthorized: false }, onResponse)
       : http.get(options, onResponse)
@@ -120,23 +139,44 @@ describePeer('TLS offload behind HAProxy (bind ssl + send-proxy-v2-ssl)', ['hapr
     cleanups.push(() => closeServer(server))
     const { tlsPort, plainPort } = await balancer(await listen(server))
 
-    expect(await fetchSeen(tlsPort, true)).toEqual({ protocol: 'https', secure: true, address: CLIENT_ADDRESS, encrypted: null })
-    expect(await fetchSeen(plainPort, false)).toEqual({ protocol: 'http', secure: false, address: CLIENT_ADDRESS, encrypted: null })
+    expect(await fetchSeen(tlsPort, true)).toEqual({
+      protocol: 'https',
+      secure: true,
+      address: CLIENT_ADDRESS,
+      encrypted: null,
+    })
+    expect(await fetchSeen(plainPort, false)).toEqual({
+      protocol: 'http',
+      secure: false,
+      address: CLIENT_ADDRESS,
+      encrypted: null,
+    })
   })
 
   it('Fastify says request.protocol https for a client that spoke TLS to HAProxy, http for one that did not', async () => {
     const app = Fastify({ forceCloseConnections: true })
     await app.register(fastifyProxyProtocol)
-    app.get('/', async (request): Promise<Seen> => ({
-      protocol: request.protocol,
-      address: request.socket.remoteAddress,
-      encrypted: (request.socket as { encrypted?: unknown }).encrypted ?? null,
-    }))
+    app.get(
+      '/',
+      async (request): Promise<Seen> => ({
+        protocol: request.protocol,
+        address: request.socket.remoteAddress,
+        encrypted: (request.socket as { encrypted?: unknown }).encrypted ?? null,
+      }),
+    )
     await app.listen({ port: 0, host: '127.0.0.1' })
     cleanups.push(() => app.close())
     const { tlsPort, plainPort } = await balancer((app.server.address() as net.AddressInfo).port)
 
-    expect(await fetchSeen(tlsPort, true)).toEqual({ protocol: 'https', address: CLIENT_ADDRESS, encrypted: null })
-    expect(await fetchSeen(plainPort, false)).toEqual({ protocol: 'http', address: CLIENT_ADDRESS, encrypted: null })
+    expect(await fetchSeen(tlsPort, true)).toEqual({
+      protocol: 'https',
+      address: CLIENT_ADDRESS,
+      encrypted: null,
+    })
+    expect(await fetchSeen(plainPort, false)).toEqual({
+      protocol: 'http',
+      address: CLIENT_ADDRESS,
+      encrypted: null,
+    })
   })
 })

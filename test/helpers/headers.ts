@@ -30,13 +30,21 @@ export const local = (): Buffer => Buffer.from(encode({ version: 2, command: 'LO
  * `send-proxy-v2-ssl` sends after terminating the client's TLS itself (client 0x01, a version sub-TLV).
  */
 export function v2Ssl(client = 0x01, source = CLIENT): Buffer {
-  const tlvs = [tlv.ssl({ client, verify: 0, tlvs: [{ type: 0x21, value: new TextEncoder().encode('TLSv1.3') }] })]
+  const tlvs = [
+    tlv.ssl({ client, verify: 0, tlvs: [{ type: 0x21, value: new TextEncoder().encode('TLSv1.3') }] }),
+  ]
   return Buffer.from(encode({ version: 2, family: 'IPv4', source, destination: DESTINATION, tlvs }))
 }
 
 /** Raw TLV bytes for a malformed SSL TLV (shorter than its 5-byte fixed part): decodeTlvs refuses it. */
 export function v2SslTruncated(source = CLIENT): Buffer {
   return Buffer.from(
-    encode({ version: 2, family: 'IPv4', source, destination: DESTINATION, tlvs: [{ type: 0x20, value: Uint8Array.of(0x01) }] }),
+    encode({
+      version: 2,
+      family: 'IPv4',
+      source,
+      destination: DESTINATION,
+      tlvs: [{ type: 0x20, value: Uint8Array.of(0x01) }],
+    }),
   )
 }

@@ -38,7 +38,8 @@ async function serve(
       protocol: req.protocol,
       secure: req.secure,
       encrypted: (req.socket as { encrypted?: unknown }).encrypted ?? null,
-      hasPeerCertificate: typeof (req.socket as { getPeerCertificate?: unknown }).getPeerCertificate === 'function',
+      hasPeerCertificate:
+        typeof (req.socket as { getPeerCertificate?: unknown }).getPeerCertificate === 'function',
     }
     res.json(seen)
   })
@@ -103,6 +104,8 @@ describe.each([
   })
 
   it('rejects a tlsOffload that is not a boolean', () => {
-    expect(() => proxyProtocol({ tlsOffload: 'yes' as unknown as boolean })).toThrow(/tlsOffload must be a boolean/)
+    expect(() => proxyProtocol({ tlsOffload: 'yes' as unknown as boolean })).toThrow(
+      /tlsOffload must be a boolean/,
+    )
   })
 })

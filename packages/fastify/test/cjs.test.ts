@@ -36,28 +36,34 @@ describe('@proxyproto/fastify from CommonJS', () => {
     expect(new plugin.ProxyProtocolError(plugin.ErrorCodes.REJECTED, 'x')).toBeInstanceOf(Error)
   })
 
-  it.each(['fastify', 'fastify4'])('registers without .default on %s, and request.ip is the client', async (name) => {
-    const Fastify = require(name)
-    const app: FastifyInstance = Fastify({ forceCloseConnections: true })
-    apps.push(app)
-    app.register(require('@proxyproto/fastify'))
-    app.get('/', async (request) => ({ ip: request.ip, version: request.proxyHeader?.version }))
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const port = (app.server.address() as net.AddressInfo).port
-    const agent = headerAgent(v2())
-    try {
-      expect((await get(port, '/', agent)).json).toEqual({ ip: CLIENT.address, version: 2 })
-    } finally {
-      agent.destroy()
-    }
-  })
+  it.each(['fastify', 'fastify4'])(
+    'registers without .default on %s, and request.ip is the client',
+    async (name) => {
+      const Fastify = require(name)
+      const app: FastifyInstance = Fastify({ forceCloseConnections: true })
+      apps.push(app)
+      app.register(require('@proxyproto/fastify'))
+      app.get('/', async (request) => ({ ip: request.ip, version: request.proxyHeader?.version }))
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      const port = (app.server.address() as net.AddressInfo).port
+      const agent = headerAgent(v2())
+      try {
+        expect((await get(port, '/', agent)).json).toEqual({ ip: CLIENT.address, version: 2 })
+      } finally {
+        agent.destroy()
+      }
+    },
+  )
 
   it('type-checks for a CommonJS TypeScript user: import proxyProtocol = require(...) (test/cjs/register.cts)', async () => {
     const tsc = fileURLToPath(new URL('../../../node_modules/typescript/bin/tsc', import.meta.url))
     const project = fileURLToPath(new URL('./cjs/tsconfig.json', import.meta.url))
     const result = await promisify(execFile)(process.execPath, [tsc, '-p', project]).then(
       () => ({ code: 0, output: '' }),
-      (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, output: err.stdout + err.stderr }),
+      (err: { code: number; stdout: string; stderr: string }) => ({
+        code: err.code,
+        output: err.stdout + err.stderr,
+      }),
     )
     expect(result).toEqual({ code: 0, output: '' })
   }, 60_000)

@@ -20,14 +20,21 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()))
 })
 
-async function serve(factory: Factory, serverOptions: Record<string, unknown> = {}, pluginOptions: object = {}): Promise<number> {
+async function serve(
+  factory: Factory,
+  serverOptions: Record<string, unknown> = {},
+  pluginOptions: object = {},
+): Promise<number> {
   const app = factory({ forceCloseConnections: true, ...serverOptions })
   apps.push(app)
   await app.register(proxyProtocol, pluginOptions)
-  app.get('/', async (request): Promise<Seen> => ({
-    protocol: request.protocol,
-    encrypted: (request.socket as { encrypted?: unknown }).encrypted ?? null,
-  }))
+  app.get(
+    '/',
+    async (request): Promise<Seen> => ({
+      protocol: request.protocol,
+      encrypted: (request.socket as { encrypted?: unknown }).encrypted ?? null,
+    }),
+  )
   await app.listen({ port: 0, host: '127.0.0.1' })
   return (app.server.address() as net.AddressInfo).port
 }
@@ -44,13 +51,19 @@ describe.each([
 ])('TLS offload with %s', (_name, factory) => {
   it("says request.protocol https when the header's SSL TLV has the client bit, and leaves request.socket a plain socket", async () => {
     const port = await serve(factory)
-    expect((await get<Seen>(port, '/', through(v2Ssl()))).json).toEqual({ protocol: 'https', encrypted: null })
+    expect((await get<Seen>(port, '/', through(v2Ssl()))).json).toEqual({
+      protocol: 'https',
+      encrypted: null,
+    })
   })
 
   it('says http without an SSL TLV, with the client bit clear, or with a malformed SSL TLV', async () => {
     const port = await serve(factory)
     for (const header of [v2(), v2Ssl(0x00), v2SslTruncated()]) {
-      expect((await get<Seen>(port, '/', through(header))).json, header.toString('hex')).toEqual({ protocol: 'http', encrypted: null })
+      expect((await get<Seen>(port, '/', through(header))).json, header.toString('hex')).toEqual({
+        protocol: 'http',
+        encrypted: null,
+      })
     }
   })
 
@@ -91,12 +104,17 @@ describe.each([
 
   it('changes nothing on a server that terminates TLS itself', async () => {
     const port = await serve(factory, { https: tlsOptions })
-    expect((await get<Seen>(port, '/', through(v2(), true), true)).json).toEqual({ protocol: 'https', encrypted: true })
+    expect((await get<Seen>(port, '/', through(v2(), true), true)).json).toEqual({
+      protocol: 'https',
+      encrypted: true,
+    })
   })
 
   it('refuses a tlsOffload that is not a boolean', async () => {
     const app = factory()
     apps.push(app)
-    await expect(app.register(proxyProtocol, { tlsOffload: 'yes' } as object)).rejects.toThrow(/tlsOffload must be a boolean/)
+    await expect(app.register(proxyProtocol, { tlsOffload: 'yes' } as object)).rejects.toThrow(
+      /tlsOffload must be a boolean/,
+    )
   })
 })
