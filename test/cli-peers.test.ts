@@ -24,7 +24,6 @@ import {
 } from './helpers/peers.js'
 import { CLIENT_ADDRESS, closeServer, connect, listen, readUntil } from './helpers/sockets.js'
 
-
 interface Received {
   header: ProxyHeader
   payload: string

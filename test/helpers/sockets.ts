@@ -47,16 +47,19 @@ export function connectionCount(server: net.Server): Promise<number> {
   return new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))))
 }
 
-/** Polls `check` until it returns true; rejects with `what` after `timeoutMs`. For state that emits no event. */
+/** Polls `check` until it returns true; rejects naming `what` (or what it returns then) after `timeoutMs`. For state that emits no event. */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`,
+      )
     await sleep(10)
   }
 }
@@ -65,7 +68,11 @@ export async function waitFor(
  * A TCP connection to host:port from `localAddress` (a distinct loopback address tells client from
  * balancer: 127.0.0.0/8 is all loopback). Rejects if the connection fails.
  */
-export function connect(port: number, localAddress = BALANCER_ADDRESS, host = BALANCER_ADDRESS): Promise<net.Socket> {
+export function connect(
+  port: number,
+  localAddress = BALANCER_ADDRESS,
+  host = BALANCER_ADDRESS,
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host, localAddress })
     const onError = (err: Error): void => {
@@ -167,7 +174,12 @@ export function readUntil(
       else resolve(Buffer.concat(chunks))
     }
     const timer = setTimeout(
-      () => finish(new Error(`not enough after ${timeoutMs} ms: ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`)),
+      () =>
+        finish(
+          new Error(
+            `not enough after ${timeoutMs} ms: ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`,
+          ),
+        ),
       timeoutMs,
     )
     const onData = (c: Buffer): void => {
@@ -182,7 +194,11 @@ export function readUntil(
 }
 
 /** Connects from `localAddress`, sends `data`, ends its writes, and resolves with everything received (UTF-8). */
-export async function exchange(port: number, data: string | Buffer, localAddress = BALANCER_ADDRESS): Promise<string> {
+export async function exchange(
+  port: number,
+  data: string | Buffer,
+  localAddress = BALANCER_ADDRESS,
+): Promise<string> {
   const socket = await connect(port, localAddress)
   const received = readAll(socket) // a refused connection may be reset: it then just receives nothing
   socket.end(data)
