@@ -1,5 +1,5 @@
 /** PROXY headers as a load balancer would send them, for tests where this process plays the balancer. Not a test file. */
-import { encode, tlv } from '@proxyproto/core'
+import { encode, type Tlv, tlv } from '@proxyproto/core'
 
 /** The client a load balancer reports in our headers; the balancer itself is the test process on 127.0.0.1. */
 export const CLIENT = { address: '203.0.113.7', port: 51234 }
@@ -26,25 +26,22 @@ export function v2(
 export const local = (): Buffer => Buffer.from(encode({ version: 2, command: 'LOCAL' }))
 
 /**
- * v2 PROXY with an SSL TLV (0x20) whose client field is `client` (PP2_CLIENT_SSL = 0x01): what HAProxy
+ * An SSL TLV (0x20) whose client field is `client` (PP2_CLIENT_SSL = 0x01): what HAProxy
  * `send-proxy-v2-ssl` sends after terminating the client's TLS itself (client 0x01, a version sub-TLV).
  */
-export function v2Ssl(client = 0x01, source = CLIENT): Buffer {
-  const tlvs = [
-    tlv.ssl({ client, verify: 0, tlvs: [{ type: 0x21, value: new TextEncoder().encode('TLSv1.3') }] }),
-  ]
-  return Buffer.from(encode({ version: 2, family: 'IPv4', source, destination: DESTINATION, tlvs }))
+export function sslTlv(client = 0x01): Tlv {
+  return tlv.ssl({ client, verify: 0, tlvs: [{ type: 0x21, value: new TextEncoder().encode('TLSv1.3') }] })
 }
 
-/** Raw TLV bytes for a malformed SSL TLV (shorter than its 5-byte fixed part): decodeTlvs refuses it. */
+/** A malformed SSL TLV (shorter than its 5-byte fixed part): decodeTlvs refuses it. */
+export const truncatedSslTlv = (): Tlv => ({ type: 0x20, value: Uint8Array.of(0x01) })
+
+/** v2 PROXY with sslTlv(client). */
+export function v2Ssl(client = 0x01, source = CLIENT): Buffer {
+  return Buffer.from(encode({ version: 2, family: 'IPv4', source, destination: DESTINATION, tlvs: [sslTlv(client)] }))
+}
+
+/** v2 PROXY with truncatedSslTlv(). */
 export function v2SslTruncated(source = CLIENT): Buffer {
-  return Buffer.from(
-    encode({
-      version: 2,
-      family: 'IPv4',
-      source,
-      destination: DESTINATION,
-      tlvs: [{ type: 0x20, value: Uint8Array.of(0x01) }],
-    }),
-  )
+  return Buffer.from(encode({ version: 2, family: 'IPv4', source, destination: DESTINATION, tlvs: [truncatedSslTlv()] }))
 }

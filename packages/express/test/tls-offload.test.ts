@@ -5,8 +5,8 @@ import { proxyProtocol } from '@proxyproto/express'
 import express5 from 'express'
 import express4 from 'express4'
 import { afterEach, describe, expect, it } from 'vitest'
-import { v2Ssl, v2SslTruncated } from '../../../test/helpers/headers.js'
-import { closeServer, get, headerAgent, listen, tlsOptions, v2 } from './helpers.js'
+import { sslTlv, truncatedSslTlv } from '../../../test/helpers/headers.js'
+import { as, closeServer, get, listen, type TestClientOptions, testAgent, tlsOptions } from './helpers.js'
 
 const servers: net.Server[] = []
 const agents: http.Agent[] = []
@@ -48,8 +48,9 @@ async function serve(
   return listen(server)
 }
 
-function through(header: Buffer, secure = false): http.Agent {
-  const a = headerAgent(header, secure)
+/** A testAgent (one kept-alive connection) whose connections carry `client`'s header. */
+function through(client: TestClientOptions): http.Agent {
+  const a = testAgent({ keepAlive: true, maxSockets: 1, ...client })
   agents.push(a)
   return a
 }
@@ -60,27 +61,27 @@ describe.each([
 ])('TLS offload with %s', (_name, express) => {
   it("says https (req.protocol, req.secure) when the header's SSL TLV has the client bit, and leaves req.socket a plain socket", async () => {
     const port = await serve(express)
-    const { json } = await get<Seen>(port, '/', through(v2Ssl()))
+    const { json } = await get<Seen>(port, '/', through(as('v2', { tlvs: [sslTlv()] })))
     expect(json).toEqual({ protocol: 'https', secure: true, encrypted: null, hasPeerCertificate: false })
   })
 
   it('says http without an SSL TLV, with the client bit clear, or with a malformed SSL TLV', async () => {
     const port = await serve(express)
-    for (const header of [v2(), v2Ssl(0x00), v2SslTruncated()]) {
-      const { json } = await get<Seen>(port, '/', through(header))
-      expect(json, header.toString('hex')).toMatchObject({ protocol: 'http', secure: false })
+    for (const tlvs of [[], [sslTlv(0x00)], [truncatedSslTlv()]]) {
+      const { json } = await get<Seen>(port, '/', through(as('v2', { tlvs })))
+      expect(json, JSON.stringify(tlvs)).toMatchObject({ protocol: 'http', secure: false })
     }
   })
 
   it('says http for an offloaded client with tlsOffload: false', async () => {
     const port = await serve(express, { tlsOffload: false })
-    const { json } = await get<Seen>(port, '/', through(v2Ssl()))
+    const { json } = await get<Seen>(port, '/', through(as('v2', { tlvs: [sslTlv()] })))
     expect(json).toMatchObject({ protocol: 'http', secure: false })
   })
 
   it("still lets a trusted proxy's X-Forwarded-Proto decide, as Express does", async () => {
     const port = await serve(express, {}, (app) => app.set('trust proxy', true))
-    const agent = through(v2Ssl())
+    const agent = through(as('v2', { tlvs: [sslTlv()] }))
     const res = await new Promise<Seen>((resolve, reject) => {
       http
         .get({ host: '127.0.0.1', port, path: '/', agent, headers: { 'x-forwarded-proto': 'http' } }, (r) => {
@@ -99,7 +100,7 @@ describe.each([
 
   it('changes nothing on a server that terminates TLS itself', async () => {
     const port = await serve(express, {}, () => {}, true)
-    const { json } = await get<Seen>(port, '/', through(v2(), true), true)
+    const { json } = await get<Seen>(port, '/', through(as('v2', { tls: true })), true)
     expect(json).toEqual({ protocol: 'https', secure: true, encrypted: true, hasPeerCertificate: true })
   })
 

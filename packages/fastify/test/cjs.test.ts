@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { CLIENT, get, headerAgent, v2 } from './helpers.js'
+import { as, CLIENT, get, testAgent } from './helpers.js'
 
 const require = createRequire(import.meta.url)
 const DIST = fileURLToPath(new URL('../dist/index.cjs', import.meta.url))
@@ -46,7 +46,7 @@ describe('@proxyproto/fastify from CommonJS', () => {
       app.get('/', async (request) => ({ ip: request.ip, version: request.proxyHeader?.version }))
       await app.listen({ port: 0, host: '127.0.0.1' })
       const port = (app.server.address() as net.AddressInfo).port
-      const agent = headerAgent(v2())
+      const agent = testAgent({ keepAlive: true, ...as('v2') })
       try {
         expect((await get(port, '/', agent)).json).toEqual({ ip: CLIENT.address, version: 2 })
       } finally {

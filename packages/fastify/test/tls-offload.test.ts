@@ -4,8 +4,8 @@ import proxyProtocol from '@proxyproto/fastify'
 import fastify5, { type FastifyInstance } from 'fastify'
 import fastify4 from 'fastify4'
 import { afterEach, describe, expect, it } from 'vitest'
-import { v2Ssl, v2SslTruncated } from '../../../test/helpers/headers.js'
-import { get, h2get, h2session, headerAgent, tlsOptions, v2 } from './helpers.js'
+import { sslTlv, truncatedSslTlv } from '../../../test/helpers/headers.js'
+import { as, get, h2get, h2session, type TestClientOptions, testAgent, tlsOptions } from './helpers.js'
 
 interface Seen {
   protocol: string
@@ -39,8 +39,9 @@ async function serve(
   return (app.server.address() as net.AddressInfo).port
 }
 
-function through(header: Buffer, secure = false): http.Agent {
-  const a = headerAgent(header, secure)
+/** A testAgent (one kept-alive connection) whose connections carry `client`'s header. */
+function through(client: TestClientOptions): http.Agent {
+  const a = testAgent({ keepAlive: true, maxSockets: 1, ...client })
   agents.push(a)
   return a
 }
@@ -51,7 +52,7 @@ describe.each([
 ])('TLS offload with %s', (_name, factory) => {
   it("says request.protocol https when the header's SSL TLV has the client bit, and leaves request.socket a plain socket", async () => {
     const port = await serve(factory)
-    expect((await get<Seen>(port, '/', through(v2Ssl()))).json).toEqual({
+    expect((await get<Seen>(port, '/', through(as('v2', { tlvs: [sslTlv()] })))).json).toEqual({
       protocol: 'https',
       encrypted: null,
     })
@@ -59,8 +60,8 @@ describe.each([
 
   it('says http without an SSL TLV, with the client bit clear, or with a malformed SSL TLV', async () => {
     const port = await serve(factory)
-    for (const header of [v2(), v2Ssl(0x00), v2SslTruncated()]) {
-      expect((await get<Seen>(port, '/', through(header))).json, header.toString('hex')).toEqual({
+    for (const tlvs of [[], [sslTlv(0x00)], [truncatedSslTlv()]]) {
+      expect((await get<Seen>(port, '/', through(as('v2', { tlvs })))).json, JSON.stringify(tlvs)).toEqual({
         protocol: 'http',
         encrypted: null,
       })
@@ -69,12 +70,12 @@ describe.each([
 
   it('says http for an offloaded client with tlsOffload: false', async () => {
     const port = await serve(factory, {}, { tlsOffload: false })
-    expect((await get<Seen>(port, '/', through(v2Ssl()))).json).toMatchObject({ protocol: 'http' })
+    expect((await get<Seen>(port, '/', through(as('v2', { tlvs: [sslTlv()] })))).json).toMatchObject({ protocol: 'http' })
   })
 
   it("with trustProxy, still lets a trusted proxy's X-Forwarded-Proto decide, as Fastify does", async () => {
     const port = await serve(factory, { trustProxy: true })
-    const agent = through(v2Ssl())
+    const agent = through(as('v2', { tlvs: [sslTlv()] }))
     const res = await new Promise<Seen>((resolve, reject) => {
       http
         .get({ host: '127.0.0.1', port, path: '/', agent, headers: { 'x-forwarded-proto': 'http' } }, (r) => {
@@ -92,7 +93,7 @@ describe.each([
 
   it('says https on an h2c connection whose header says the client used TLS', async () => {
     const port = await serve(factory, { http2: true })
-    const session = await h2session(port, v2Ssl())
+    const session = await h2session(port, as('v2', { tlvs: [sslTlv()] }))
     try {
       const { status, body } = await h2get(session, '/')
       expect(status).toBe(200)
@@ -104,7 +105,7 @@ describe.each([
 
   it('changes nothing on a server that terminates TLS itself', async () => {
     const port = await serve(factory, { https: tlsOptions })
-    expect((await get<Seen>(port, '/', through(v2(), true), true)).json).toEqual({
+    expect((await get<Seen>(port, '/', through(as('v2', { tls: true })), true)).json).toEqual({
       protocol: 'https',
       encrypted: true,
     })
