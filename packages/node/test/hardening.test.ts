@@ -39,7 +39,8 @@ async function start(options?: ProxyProtocolOptions, listenForErrors = true): Pr
   if (listenForErrors) server.on('proxyProtocolError', (err: ProxyProtocolError) => errors.push(err))
   open.push(server)
   const port = await listen(server)
-  const nextError = async (): Promise<ProxyProtocolError> => (await once(server, 'proxyProtocolError'))[0] as ProxyProtocolError
+  const nextError = async (): Promise<ProxyProtocolError> =>
+    (await once(server, 'proxyProtocolError'))[0] as ProxyProtocolError
   return { server, port, errors, nextError }
 }
 
@@ -71,20 +72,24 @@ async function probe(port: number, how: 'fin' | 'rst'): Promise<void> {
 }
 
 describe('health checks (a trusted peer that closes without sending a byte)', () => {
-  it.each(['fin', 'rst'] as const)('are counted in stats.healthChecks, not as refusals, on %s', async (how) => {
-    const h = await start()
-    const stats = proxyProtocolStats(h.server)!
-    const warnings = await warningsDuring(async () => {
-      await probe(h.port, how)
-      await probe(h.port, how)
-      // A server-side clock: wait until both connections are settled.
-      while (stats.pending > 0 || stats.healthChecks + Object.keys(stats.refused).length < 2) await new Promise((r) => setImmediate(r))
-    })
-    expect(stats.healthChecks).toBe(2)
-    expect(stats.refused).toEqual({})
-    expect(h.errors).toEqual([])
-    expect(warnings).toEqual([])
-  })
+  it.each(['fin', 'rst'] as const)(
+    'are counted in stats.healthChecks, not as refusals, on %s',
+    async (how) => {
+      const h = await start()
+      const stats = proxyProtocolStats(h.server)!
+      const warnings = await warningsDuring(async () => {
+        await probe(h.port, how)
+        await probe(h.port, how)
+        // A server-side clock: wait until both connections are settled.
+        while (stats.pending > 0 || stats.healthChecks + Object.keys(stats.refused).length < 2)
+          await new Promise((r) => setImmediate(r))
+      })
+      expect(stats.healthChecks).toBe(2)
+      expect(stats.refused).toEqual({})
+      expect(h.errors).toEqual([])
+      expect(warnings).toEqual([])
+    },
+  )
 
   it('still reports a peer that sent part of a header and then closed', async () => {
     const h = await start()
@@ -173,7 +178,11 @@ describe('refusals are never silent', () => {
   it('warns again for another code on the same server', async () => {
     const h = await start(undefined, false)
     const warnings = await warningsDuring(async () => {
-      for (const data of ['GET / HTTP/1.1\r\n\r\n', 'GET / HTTP/1.1\r\n\r\n', 'PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n']) {
+      for (const data of [
+        'GET / HTTP/1.1\r\n\r\n',
+        'GET / HTTP/1.1\r\n\r\n',
+        'PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n',
+      ]) {
         const c = await connect(h.port)
         c.end(data)
         await closedWithin(c, 2000)
@@ -198,7 +207,13 @@ describe('onHeader and connection listeners fail as they would without the libra
     const boom = new Error('then exploded')
     const h = await start({
       headerTimeout: 20_000,
-      onHeader: () => ({ then: () => { throw boom } }) as unknown as Promise<boolean>,
+      // biome-ignore lint/suspicious/noThenProperty: the thenable under test
+      onHeader: () =>
+        ({
+          then: () => {
+            throw boom
+          },
+        }) as unknown as Promise<boolean>,
     })
     const c = await connect(h.port)
     const error = h.nextError()
@@ -213,6 +228,7 @@ describe('onHeader and connection listeners fail as they would without the libra
     const h = await start({
       onHeader: () =>
         ({
+          // biome-ignore lint/suspicious/noThenProperty: the thenable under test
           get then() {
             throw new Error('getter')
           },
@@ -275,6 +291,8 @@ describe('onHeader and connection listeners fail as they would without the libra
   })
 
   it('a throwing connection listener is an uncaughtException with an async onHeader', async () => {
-    expect(await thrownByConnectionListener((s) => withProxyProtocol(s, { onHeader: async () => true }))).toBe('uncaughtException')
+    expect(
+      await thrownByConnectionListener((s) => withProxyProtocol(s, { onHeader: async () => true })),
+    ).toBe('uncaughtException')
   })
 })
