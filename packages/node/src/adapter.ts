@@ -26,7 +26,5 @@ export function withErrorPrefix<R>(prefix: string, fn: () => R): R {
 
 /** The same error with `prefix` in front of its message, when it is a ProxyProtocolError. */
 export function prefixError(prefix: string, err: unknown): unknown {
-  return err instanceof ProxyProtocolError
-    ? new ProxyProtocolError(err.code, prefix + err.message, { cause: err })
-    : err
+  return err instanceof ProxyProtocolError ? new ProxyProtocolError(err.code, prefix + err.message, { cause: err }) : err
 }

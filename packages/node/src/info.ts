@@ -38,12 +38,7 @@ class Info implements ProxyInfo {
 
 export function createInfo(header: ProxyHeader | null, peer: Peer): ProxyInfo {
   const src = header?.source
-  if (
-    header?.command === 'PROXY' &&
-    (header.family === 'IPv4' || header.family === 'IPv6') &&
-    src &&
-    'address' in src
-  ) {
+  if (header?.command === 'PROXY' && (header.family === 'IPv4' || header.family === 'IPv6') && src && 'address' in src) {
     return new Info(header, peer, { address: src.address, port: src.port, family: header.family })
   }
   return new Info(header, peer, peer)

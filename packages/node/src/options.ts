@@ -1,11 +1,4 @@
-import {
-  DEFAULT_MAX_HEADER_SIZE,
-  ErrorCodes,
-  type ParseOptions,
-  type ProxyHeader,
-  ProxyProtocolError,
-  resolveParseOptions,
-} from '@proxyproto/core'
+import { DEFAULT_MAX_HEADER_SIZE, ErrorCodes, type ParseOptions, type ProxyHeader, ProxyProtocolError, resolveParseOptions } from '@proxyproto/core'
 import type { Socket } from 'node:net'
 import { compileTrust, type TrustFunction, type TrustInput } from './trust.js'
 
@@ -37,10 +30,7 @@ export interface ProxyProtocolOptions {
    */
   reportHealthChecks?: boolean
   /** Called with each parsed header before the connection is handed on; return false (or a promise of false), or throw, to refuse it. */
-  onHeader?: (
-    header: ProxyHeader,
-    socket: Socket,
-  ) => boolean | undefined | void | Promise<boolean | undefined | void>
+  onHeader?: (header: ProxyHeader, socket: Socket) => boolean | undefined | void | Promise<boolean | undefined | void>
 }
 
 export interface ResolvedOptions {
@@ -81,13 +71,11 @@ function invalid(message: string): never {
 /** Validates options once, when the server is prepared; the message names the option. */
 export function resolveOptions(options: ProxyProtocolOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') invalid('options must be an object')
-  for (const key of Object.keys(options))
-    if (!KNOWN.has(key)) invalid(`unknown option ${JSON.stringify(key)}`)
+  for (const key of Object.keys(options)) if (!KNOWN.has(key)) invalid(`unknown option ${JSON.stringify(key)}`)
   const { untrusted = 'refuse', mode = 'require', headerTimeout = DEFAULT_HEADER_TIMEOUT, onHeader } = options
   if (untrusted !== 'refuse' && untrusted !== 'direct') invalid(`untrusted must be 'refuse' or 'direct'`)
   if (mode !== 'require' && mode !== 'optional') invalid(`mode must be 'require' or 'optional'`)
-  if (typeof headerTimeout !== 'number' || !(headerTimeout > 0) || headerTimeout > 2 ** 31 - 1)
-    invalid('headerTimeout must be a positive number of milliseconds')
+  if (typeof headerTimeout !== 'number' || !(headerTimeout > 0) || headerTimeout > 2 ** 31 - 1) invalid('headerTimeout must be a positive number of milliseconds')
   if (onHeader !== undefined && typeof onHeader !== 'function') invalid('onHeader must be a function')
   const { maxPending = DEFAULT_MAX_PENDING, reportHealthChecks = false } = options
   if (!Number.isInteger(maxPending) || maxPending < 1) invalid('maxPending must be a positive integer')
@@ -102,16 +90,7 @@ export function resolveOptions(options: ProxyProtocolOptions = {}): ResolvedOpti
   } catch (err) {
     invalid((err as Error).message)
   }
-  return {
-    trust: compileTrust(options.trust),
-    untrusted,
-    mode,
-    headerTimeout,
-    parse,
-    onHeader,
-    maxPending,
-    reportHealthChecks,
-  }
+  return { trust: compileTrust(options.trust), untrusted, mode, headerTimeout, parse, onHeader, maxPending, reportHealthChecks }
 }
 
 /** Throws ERR_PROXY_INVALID_OPTION (naming the option) when `options` would be refused by withProxyProtocol. */

@@ -22,13 +22,5 @@ export interface ProxyProtocolStats {
 }
 
 export function createStats(): ProxyProtocolStats {
-  return {
-    connections: 0,
-    accepted: { v1: 0, v2: 0 },
-    local: 0,
-    healthChecks: 0,
-    direct: 0,
-    refused: {},
-    pending: 0,
-  }
+  return { connections: 0, accepted: { v1: 0, v2: 0 }, local: 0, healthChecks: 0, direct: 0, refused: {}, pending: 0 }
 }

@@ -43,16 +43,10 @@ const peerKey = (address: string | undefined, port: number | undefined): string 
  */
 export function withProxyProtocol<S extends NetServer>(server: S, options?: ProxyProtocolOptions): S {
   if (!(server instanceof NetServer)) {
-    throw new ProxyProtocolError(
-      ErrorCodes.INVALID_OPTION,
-      'withProxyProtocol expects a net.Server (http, https, tls and http2 servers are ones)',
-    )
+    throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'withProxyProtocol expects a net.Server (http, https, tls and http2 servers are ones)')
   }
   if ((server as unknown as Record<symbol, unknown>)[kState]) {
-    throw new ProxyProtocolError(
-      ErrorCodes.INVALID_OPTION,
-      'this server is already prepared by withProxyProtocol',
-    )
+    throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'this server is already prepared by withProxyProtocol')
   }
   const resolved = resolveOptions(options)
   const target = server as NetServer
@@ -66,13 +60,7 @@ export function withProxyProtocol<S extends NetServer>(server: S, options?: Prox
     warned: new Set(),
   } as State
   state.pending = new PendingQueue(state, resolved.headerTimeout, (p) =>
-    fail(
-      p,
-      new ProxyProtocolError(
-        ErrorCodes.HEADER_TIMEOUT,
-        `no complete PROXY header within ${resolved.headerTimeout} ms`,
-      ),
-    ),
+    fail(p, new ProxyProtocolError(ErrorCodes.HEADER_TIMEOUT, `no complete PROXY header within ${resolved.headerTimeout} ms`)),
   )
   Object.defineProperty(server, kState, { value: state })
 
@@ -151,19 +139,10 @@ function onConnection(state: State, socket: Socket): void {
   const address = socket.remoteAddress
   if (!address) {
     // The peer reset the connection before we saw it (seen under load).
-    refuse(
-      state,
-      socket,
-      undefined,
-      new ProxyProtocolError(ErrorCodes.NO_PEER_ADDRESS, 'connection has no peer address (already reset)'),
-    )
+    refuse(state, socket, undefined, new ProxyProtocolError(ErrorCodes.NO_PEER_ADDRESS, 'connection has no peer address (already reset)'))
     return
   }
-  const peer: Peer = {
-    address,
-    port: socket.remotePort ?? 0,
-    family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4',
-  }
+  const peer: Peer = { address, port: socket.remotePort ?? 0, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' }
   let trusted = false
   let cause: unknown
   try {
@@ -173,10 +152,7 @@ function onConnection(state: State, socket: Socket): void {
   }
   if (trusted && state.stats.pending >= state.options.maxPending) {
     // Refused at once: what a connect-and-wait flood holds is bounded by maxPending, not by headerTimeout.
-    const error = new ProxyProtocolError(
-      ErrorCodes.TOO_MANY_PENDING,
-      `${state.stats.pending} connections are already waiting for their PROXY header (maxPending ${state.options.maxPending})`,
-    )
+    const error = new ProxyProtocolError(ErrorCodes.TOO_MANY_PENDING, `${state.stats.pending} connections are already waiting for their PROXY header (maxPending ${state.options.maxPending})`)
     refuse(state, socket, peer, error)
   } else if (trusted) {
     const p = new Pending(state.pending, socket, peer)
@@ -192,11 +168,7 @@ function onConnection(state: State, socket: Socket): void {
     state.stats.direct++
     deliver(state, socket, createInfo(null, peer))
   } else {
-    const error = new ProxyProtocolError(
-      ErrorCodes.UNTRUSTED_PEER,
-      `peer ${address} is not trusted to send a PROXY header`,
-      { cause },
-    )
+    const error = new ProxyProtocolError(ErrorCodes.UNTRUSTED_PEER, `peer ${address} is not trusted to send a PROXY header`, { cause })
     refuse(state, socket, peer, error)
   }
 }
@@ -226,14 +198,7 @@ function onReadable(this: Sock): void {
     this.removeListener('readable', onReadable)
     if (result.status === 'absent') {
       if (options.mode === 'optional') accept(p, null, buffered)
-      else
-        fail(
-          p,
-          new ProxyProtocolError(
-            ErrorCodes.HEADER_MISSING,
-            'trusted peer sent data that is not a PROXY header',
-          ),
-        )
+      else fail(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
       return
     }
     accept(p, result.header, buffered.subarray(result.length))
@@ -244,13 +209,7 @@ function onReadable(this: Sock): void {
 function onEnd(this: Sock): void {
   const p = this[kPending]
   if (p === undefined || healthCheck(p)) return
-  fail(
-    p,
-    new ProxyProtocolError(
-      ErrorCodes.CONNECTION_CLOSED,
-      'peer ended the connection before the PROXY header was complete',
-    ),
-  )
+  fail(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'peer ended the connection before the PROXY header was complete'))
 }
 
 function onError(this: Sock, err: unknown): void {
@@ -261,11 +220,7 @@ function onError(this: Sock, err: unknown): void {
 function onClose(this: Sock): void {
   const p = this[kPending]
   if (p && !healthCheck(p)) {
-    const error = new ProxyProtocolError(
-      ErrorCodes.CONNECTION_CLOSED,
-      'connection closed before the PROXY header was complete',
-      { cause: p.lastError },
-    )
+    const error = new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause: p.lastError })
     fail(p, error)
   }
 }
@@ -280,8 +235,7 @@ type Sock = PendingSocket<State>
  */
 function healthCheck(p: Waiting): boolean {
   const state = stateOf(p)
-  if (p.buffered !== undefined || p.socket.readableLength > 0 || state.options.reportHealthChecks)
-    return false
+  if (p.buffered !== undefined || p.socket.readableLength > 0 || state.options.reportHealthChecks) return false
   settle(p)
   state.stats.healthChecks++
   p.socket.on('error', noop)

@@ -207,9 +207,9 @@ describe('onHeader and connection listeners fail as they would without the libra
     const boom = new Error('then exploded')
     const h = await start({
       headerTimeout: 20_000,
-      // biome-ignore lint/suspicious/noThenProperty: the thenable under test
       onHeader: () =>
         ({
+          // biome-ignore lint/suspicious/noThenProperty: the thenable under test
           then: () => {
             throw boom
           },
