@@ -2,10 +2,12 @@
  * Issue 10: health checks are not errors, a cap on pending handshakes, refusals are never silent,
  * and user code (onHeader, 'connection' listeners) fails the way it would without the library.
  */
+import { encode } from '@proxyproto/core'
 import { once } from 'node:events'
 import net from 'node:net'
 import {
   DEFAULT_MAX_PENDING,
+  getProxyInfo,
   type ProxyProtocolError,
   type ProxyProtocolOptions,
   proxyProtocolStats,
@@ -294,5 +296,40 @@ describe('onHeader and connection listeners fail as they would without the libra
     expect(
       await thrownByConnectionListener((s) => withProxyProtocol(s, { onHeader: async () => true })),
     ).toBe('uncaughtException')
+  })
+})
+
+describe('TLVs reachable from a handler never throw', () => {
+  it('getProxyInfo(socket).tlvs lists an undecodable AUTHORITY in invalid and still decodes the others', async () => {
+    let tlvs: NonNullable<ReturnType<typeof getProxyInfo>>['tlvs'] | undefined
+    const server = withProxyProtocol(
+      net.createServer((s) => {
+        tlvs = getProxyInfo(s)!.tlvs
+        s.end('ok')
+      }),
+    )
+    open.push(server)
+    const port = await listen(server)
+    const header = encode({
+      version: 2,
+      family: 'IPv4',
+      source: { address: '203.0.113.7', port: 51234 },
+      destination: { address: '192.0.2.1', port: 443 },
+      tlvs: [
+        { type: 0x02, value: Buffer.from('fffe2e6578616d706c65', 'hex') }, // a client's non-UTF-8 SNI
+        { type: 0xea, value: Buffer.from('\x01vpce-0abc', 'latin1') },
+        { type: 0xe0, value: Buffer.from('0001', 'hex') }, // a GCP id of the wrong length
+      ],
+    })
+    const c = await connect(port)
+    c.end(header)
+    expect((await readAll(c)).toString()).toBe('ok')
+    expect(tlvs!.authority).toBeUndefined()
+    expect(tlvs!.gcpPscConnectionId).toBeUndefined()
+    expect(tlvs!.awsVpceId).toBe('vpce-0abc')
+    expect(tlvs!.invalid.map((i) => [i.type, i.error.code])).toEqual([
+      [0x02, 'ERR_PROXY_TLV_INVALID'],
+      [0xe0, 'ERR_PROXY_TLV_INVALID'],
+    ])
   })
 })
