@@ -28,7 +28,11 @@ describe('structurally invalid spec TLVs are refused at parse time', () => {
 
   it('accepts the limits themselves: a bare 5-byte SSL TLV, sub-TLVs that end exactly, a 128-byte UNIQUE_ID', () => {
     const h = expectComplete(
-      header(tlvHex(0x20, '0100000000'), tlvHex(0x20, '0100000000 210003 544c53'), tlvHex(0x05, '00'.repeat(128))),
+      header(
+        tlvHex(0x20, '0100000000'),
+        tlvHex(0x20, '0100000000 210003 544c53'),
+        tlvHex(0x05, '00'.repeat(128)),
+      ),
     ).header
     expect(h.tlvs.map((t) => t.type)).toEqual([0x20, 0x20, 0x05])
   })
@@ -80,7 +84,10 @@ describe('decodeTlvs exposes well-formed but unusable values without throwing', 
         fc.uint8Array({ maxLength: 300 }),
         // SSL-shaped: a 5-byte fixed part and random sub-TLVs
         fc
-          .array(fc.record({ t: fc.integer({ min: 0x21, max: 0x28 }), v: fc.uint8Array({ maxLength: 20 }) }), { maxLength: 4 })
+          .array(
+            fc.record({ t: fc.integer({ min: 0x21, max: 0x28 }), v: fc.uint8Array({ maxLength: 20 }) }),
+            { maxLength: 4 },
+          )
           .map((subs) => hex('01 00000000', ...subs.map((s) => tlvHex(s.t, toHex(s.v))))),
       ),
     })

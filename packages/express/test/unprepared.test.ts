@@ -92,7 +92,12 @@ describe('an Express app whose server was not attached', () => {
     const answers: string[] = []
     const warnings = await warningsDuring(async () => {
       answers.push(await exchange(plainPort, Buffer.from('BREW / HTCPCP/1.0\r\n\r\n')))
-      answers.push(await exchange(attachedPort, Buffer.concat([v1(), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')])))
+      answers.push(
+        await exchange(
+          attachedPort,
+          Buffer.concat([v1(), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]),
+        ),
+      )
     })
     expect(answers[0]).toMatch(/^HTTP\/1\.1 400 /)
     expect(answers[1]).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/)
