@@ -76,6 +76,12 @@ describe('decodeTlvs exposes well-formed but unusable values without throwing', 
     expect(d.invalid.map((i) => [i.type, i.subType, toHex(i.value)])).toEqual([[0x20, 0x22, 'fffe']])
   })
 
+  it('lets the first copy of an SSL sub-TLV decide: a good CN after a bad one does not stand in for it', () => {
+    const d = decodeTlvs([{ type: 0x20, value: hex('01 00000000', '220002 fffe', '220001 41') }])
+    expect(d.ssl).not.toHaveProperty('cn')
+    expect(d.invalid).toHaveLength(1)
+  })
+
   it('never throws, whatever the TLVs (known types with random values)', () => {
     const known = [0x01, 0x02, 0x03, 0x04, 0x05, 0x20, 0x30, 0xe0, 0xea, 0xee]
     const anyTlv = fc.record({
