@@ -32,16 +32,3 @@ export const local = (): Buffer => Buffer.from(encode({ version: 2, command: 'LO
 export function sslTlv(client = 0x01): Tlv {
   return tlv.ssl({ client, verify: 0, tlvs: [{ type: 0x21, value: new TextEncoder().encode('TLSv1.3') }] })
 }
-
-/** A malformed SSL TLV (shorter than its 5-byte fixed part): decodeTlvs refuses it. */
-export const truncatedSslTlv = (): Tlv => ({ type: 0x20, value: Uint8Array.of(0x01) })
-
-/** v2 PROXY with sslTlv(client). */
-export function v2Ssl(client = 0x01, source = CLIENT): Buffer {
-  return Buffer.from(encode({ version: 2, family: 'IPv4', source, destination: DESTINATION, tlvs: [sslTlv(client)] }))
-}
-
-/** v2 PROXY with truncatedSslTlv(). */
-export function v2SslTruncated(source = CLIENT): Buffer {
-  return Buffer.from(encode({ version: 2, family: 'IPv4', source, destination: DESTINATION, tlvs: [truncatedSslTlv()] }))
-}

@@ -73,15 +73,15 @@ export class ProxyProtocolAgent extends https.Agent {
     return header === undefined ? base : `${base}:proxy=${header.key}`
   }
 
+  /** The connection, returned at once (http.Agent then takes it as created); its header goes first. */
   override createConnection(
     options: AgentOptionsWithHeader,
-    callback?: (err: Error | null, stream: Duplex) => void,
+    _callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex {
+    // addRequest put the header in the options; http.Agent keeps them for a request it queued.
     const header = options[kHeader] ?? resolveHeader(this.#proxyHeader, options)
     const raw = openWithHeader(options as net.TcpNetConnectOpts, header)
-    const socket = this.#tls ? wrapTls(raw, options as tls.ConnectionOptions, options.host ?? undefined) : raw
-    void callback
-    return socket
+    return this.#tls ? wrapTls(raw, options as tls.ConnectionOptions, options.host ?? undefined) : raw
   }
 
   /**
