@@ -205,6 +205,17 @@ describePeer('sending to HAProxy (bind … accept-proxy, mode http)', ['haproxy'
         })
       }
 
+      for (const secure of [false, true]) {
+        it(`connect()${secure ? ' with tls' : ''}: HAProxy reads the TLVs and verifies the CRC32C`, async () => {
+          const body = await viaConnect(
+            secure ? r().tlsPort : r().port,
+            { source: B, tlvs: [tlv.authority('raw.example'), tlv.uniqueId('conn-7')], crc32c: true },
+            secure,
+          )
+          expect(body).toBe(`${B} authority=raw.example unique-id=conn-7`)
+        })
+      }
+
       it('keep-alive: two headers for one client that differ in a TLV never share a connection', async () => {
         const agent = new ProxyProtocolAgent({ keepAlive: true })
         try {

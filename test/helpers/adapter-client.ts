@@ -16,7 +16,7 @@ export type { TestClientOptions }
  * The clients that play the load balancer are @proxyproto/node's own testing helpers (what users test
  * their apps with); `as(...)` gives their options for the headers these tests send.
  */
-export { testAgent, testConnect } from '@proxyproto/node/testing'
+export { testAgent, testConnect, testConnector } from '@proxyproto/node/testing'
 
 /** A v1 or v2 header naming CLIENT (destination 192.0.2.1:443), or a LOCAL health check. */
 export function as(

@@ -7,6 +7,7 @@ import fastify5, { type FastifyInstance } from 'fastify'
 import fastify4 from 'fastify4'
 import fastifyWebsocket10 from 'fastify-websocket10'
 import { afterEach, describe, expect, it } from 'vitest'
+import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici'
 import { WebSocket } from 'ws'
 import {
   as,
@@ -18,6 +19,7 @@ import {
   type TestClientOptions,
   testAgent,
   testConnect,
+  testConnector,
   tlsOptions,
 } from './helpers.js'
 
@@ -70,6 +72,19 @@ describe.each([
   ['Fastify 5', fastify5 as unknown as Factory],
   ['Fastify 4', fastify4 as unknown as Factory],
 ])('@proxyproto/fastify with %s', (_name, factory) => {
+  it('sees the client named by testConnector through fetch (undici), and inject() sees no header', async () => {
+    const { app, port } = await makeApp(factory)
+    const dispatcher = new UndiciAgent({ connect: testConnector({ client: CLIENT }) })
+    try {
+      const res = await undiciFetch(`http://127.0.0.1:${port}/`, { dispatcher })
+      expect(await res.json()).toMatchObject({ ip: CLIENT.address, remotePort: CLIENT.port, header: { version: 2 } })
+    } finally {
+      await dispatcher.close()
+    }
+    // What the README says of inject(): a stand-in socket, no header.
+    expect((await app.inject({ method: 'GET', url: '/' })).json()).toMatchObject({ ip: '127.0.0.1', header: null })
+  })
+
   it('gives request.ip and request.socket.remoteAddress the client from a v2 header, without trustProxy', async () => {
     const { port } = await makeApp(factory)
     const res = await get<Seen>(port, '/', agent(as('v2')))
