@@ -123,7 +123,8 @@ export interface Relay {
   close(): Promise<void>
 }
 
-// A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; the header and the log name them as IPv4.
+// For the log line only: a dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d, which the header
+// carries as IPv4 (connect() picks the header's family), so the log names them as IPv4 too.
 const unmapped = (p: { address: string; port: number }): { address: string; port: number } => ({
   address: p.address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''),
   port: p.port,
@@ -193,8 +194,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       named && 'address' in named
         ? named
         : { address: client.localAddress ?? '', port: client.localPort ?? 0 }
-    const origin = unmapped(source)
-    const entry: RelayLogEntry = { event: 'connection', client: formatPeer(origin), target: targetText }
+    const entry: RelayLogEntry = { event: 'connection', client: formatPeer(unmapped(source)), target: targetText }
     if (info && info.client !== info.peer) entry.peer = formatPeer(info.peer)
 
     const incoming = h?.command === 'PROXY' ? h.tlvs : []
@@ -215,7 +215,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         host: target.host,
         port: target.port,
         allowHalfOpen: true,
-        proxyHeader: { version, source: origin, destination: unmapped(destination), tlvs: sent, crc32c },
+        proxyHeader: { version, source, destination, tlvs: sent, crc32c },
       })
     } catch (err) {
       client.on('error', () => {})
