@@ -3,7 +3,7 @@
  * and every bad datagram dropped and counted. The "balancer" is a socket of this process on 127.0.0.1.
  */
 import { encodeSpp, ErrorCodes, parseSpp, type ProxyProtocolError } from '@proxyproto/core'
-import { getProxyInfo, isProxyProtocolEnabled, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
+import { type DatagramProxyProtocolOptions, getProxyInfo, isProxyProtocolEnabled, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
 import dgram from 'node:dgram'
 import { once } from 'node:events'
 import net from 'node:net'
@@ -17,7 +17,7 @@ afterEach(async () => {
   await closeUdp(...open.splice(0))
 })
 
-async function setup(options: Parameters<typeof withProxyProtocol<dgram.Socket>>[1] = {}, balancerAddress = '127.0.0.1') {
+async function setup(options: DatagramProxyProtocolOptions = {}, balancerAddress = '127.0.0.1') {
   const server = withProxyProtocol(await bindUdp(), { trust: ['127.0.0.1'], ...options })
   const balancer = await bindUdp(balancerAddress)
   open.push(server, balancer)
