@@ -27,15 +27,24 @@ interface Example {
 }
 
 async function startDnsExample(): Promise<Example> {
-  const child = spawn(process.execPath, ['examples/dns/server.mjs'], { cwd: ROOT, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', TRUST: 'loopback' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['examples/dns/server.mjs'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', TRUST: 'loopback' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   let wake = (): void => {}
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => ((out += d), wake()))
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => ((out += d), wake()))
+  const append = (d: string): void => {
+    out += d
+    wake()
+  }
+  child.stdout!.setEncoding('utf8').on('data', append)
+  child.stderr!.setEncoding('utf8').on('data', append)
   const waitFor = async (pattern: RegExp): Promise<void> => {
     const deadline = Date.now() + 15_000
     while (!pattern.test(out)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${pattern} in the example's output:\n${out}`)
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`no ${pattern} in the example's output:\n${out}`)
       await new Promise<void>((r) => {
         wake = r
         setTimeout(r, 500)
@@ -54,7 +63,10 @@ async function udpQuery(port: number, id: number): Promise<{ id: number; texts: 
   try {
     const reply = once(socket, 'message')
     socket.send(txtQuery(id, 'whoami.test'), port, '127.0.0.1')
-    const [msg] = (await Promise.race([reply, new Promise((_, reject) => setTimeout(() => reject(new Error('no DNS answer within 5 s')), 5000))])) as [Buffer]
+    const [msg] = (await Promise.race([
+      reply,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no DNS answer within 5 s')), 5000)),
+    ])) as [Buffer]
     return readTxtAnswer(msg)
   } finally {
     socket.close()
@@ -91,7 +103,9 @@ describePeer('dnsdist in front of the UDP/TCP DNS example', ['dnsdist'], () => {
   it('answers a UDP query from 127.0.0.23 with 127.0.0.23, through dnsdist and back', async () => {
     expect(await udpQuery(dnsdist.port, 4242)).toEqual({ id: 4242, texts: [CLIENT_ADDRESS] })
     // dnsdist rewrote the query id towards the backend, and restored it: the answer reached us through it.
-    await example.waitFor(new RegExp(`whoami\\.test TXT from ${CLIENT_ADDRESS.replace(/\./g, '\\.')} via 127\\.0\\.0\\.1:\\d+`))
+    await example.waitFor(
+      new RegExp(`whoami\\.test TXT from ${CLIENT_ADDRESS.replace(/\./g, '\\.')} via 127\\.0\\.0\\.1:\\d+`),
+    )
   })
 
   it('answers a TCP query from 127.0.0.23 with 127.0.0.23 (a v2 STREAM header to withProxyProtocol on a net server)', async () => {

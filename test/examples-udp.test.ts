@@ -5,7 +5,7 @@
  * right player through the relay.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import dgram from 'node:dgram'
+import type dgram from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, start, stopAll } from '../packages/cli/test/helpers.js'
@@ -22,7 +22,11 @@ afterEach(async () => {
 })
 
 async function startGame(framing: string): Promise<{ port: number; output(): string }> {
-  const child = spawn(process.execPath, ['examples/udp-game/server.mjs'], { cwd: ROOT, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', TRUST: 'loopback', FRAMING: framing }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['examples/udp-game/server.mjs'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', TRUST: 'loopback', FRAMING: framing },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   children.push(child)
   let out = ''
   const port = await new Promise<number>((resolve, reject) => {
@@ -55,7 +59,16 @@ async function player(address: string, relayPort: number): Promise<(line: string
 describe('examples/udp-game behind proxyproto relay --udp', () => {
   it.each(['spp', 'v2', 'v2-first'])('keeps one state per real player (%s)', async (framing) => {
     const game = await startGame(framing)
-    const relay = start(['relay', '--udp', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${game.port}`, '--send', framing])
+    const relay = start([
+      'relay',
+      '--udp',
+      '--listen',
+      '127.0.0.1:0',
+      '--target',
+      `127.0.0.1:${game.port}`,
+      '--send',
+      framing,
+    ])
     const port = await relay.port()
     const alice = await player('127.0.0.23', port)
     const bob = await player('127.0.0.24', port)
@@ -64,7 +77,10 @@ describe('examples/udp-game behind proxyproto relay --udp', () => {
     expect(await alice('JOIN')).toBe(`WELCOME 127.0.0.23:${portOf(a)}`)
     expect(await bob('JOIN')).toBe(`WELCOME 127.0.0.24:${portOf(b)}`)
     expect(await alice('MOVE 3 4')).toBe(`MOVED 127.0.0.23:${portOf(a)} 3 4`)
-    expect((await bob('WHO')).split('\n')).toEqual([`127.0.0.23:${portOf(a)} 3 4`, `127.0.0.24:${portOf(b)} 0 0 (you)`])
+    expect((await bob('WHO')).split('\n')).toEqual([
+      `127.0.0.23:${portOf(a)} 3 4`,
+      `127.0.0.24:${portOf(b)} 0 0 (you)`,
+    ])
     expect(game.output()).toMatch(new RegExp(`127\\.0\\.0\\.23:${portOf(a)} joined via 127\\.0\\.0\\.1:\\d+`))
   })
 })

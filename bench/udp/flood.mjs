@@ -26,7 +26,11 @@ const { values } = parseArgs({
 
 if (values.child) {
   const { withProxyProtocol, proxyProtocolStats } = await import('@proxyproto/node')
-  const socket = withProxyProtocol(dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 }), { trust: ['127.0.0.1'], framing: values.framing, maxFlows: Number(values['max-flows']) })
+  const socket = withProxyProtocol(dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 }), {
+    trust: ['127.0.0.1'],
+    framing: values.framing,
+    maxFlows: Number(values['max-flows']),
+  })
   socket.on('message', () => {})
   socket.bind(0, '127.0.0.1')
   await once(socket, 'listening')
@@ -49,8 +53,20 @@ if (values.child) {
 } else {
   const total = Number(values.datagrams)
   const flows = Number(values.flows)
-  const child = fork(new URL(import.meta.url), ['--child', '--framing', values.framing, '--max-flows', values['max-flows']], { execArgv: ['--expose-gc'] })
-  const next = (type) => new Promise((resolve) => child.on('message', function on(m) { if (m.type === type) { child.off('message', on); resolve(m) } }))
+  const child = fork(
+    new URL(import.meta.url),
+    ['--child', '--framing', values.framing, '--max-flows', values['max-flows']],
+    { execArgv: ['--expose-gc'] },
+  )
+  const next = (type) =>
+    new Promise((resolve) =>
+      child.on('message', function on(m) {
+        if (m.type === type) {
+          child.off('message', on)
+          resolve(m)
+        }
+      }),
+    )
   const { port } = await next('ready')
   const sender = dgram.createSocket('udp4')
   sender.bind(0, '127.0.0.1')
@@ -60,7 +76,11 @@ if (values.child) {
   const headers = Array.from({ length: flows }, (_, i) => {
     const client = { address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 1024 + (i % 60000) }
     const proxy = { address: '192.0.2.1', port: 53 }
-    return Buffer.from(values.framing === 'spp' ? encodeSpp(client, proxy) : encode({ version: 2, family: 'IPv4', transport: 'DGRAM', source: client, destination: proxy }))
+    return Buffer.from(
+      values.framing === 'spp'
+        ? encodeSpp(client, proxy)
+        : encode({ version: 2, family: 'IPv4', transport: 'DGRAM', source: client, destination: proxy }),
+    )
   })
   const WINDOW = 500
   const started = process.hrtime.bigint()
@@ -87,11 +107,18 @@ if (values.child) {
   const { before, after, stats } = await next('end')
   sender.close()
   const mb = (n) => (n / 1024 / 1024).toFixed(1)
-  console.log(`framing ${values.framing}: ${stats.datagrams} of ${total} datagrams received from ${flows} client flows through one peer, in ${seconds.toFixed(1)} s`)
+  console.log(
+    `framing ${values.framing}: ${stats.datagrams} of ${total} datagrams received from ${flows} client flows through one peer, in ${seconds.toFixed(1)} s`,
+  )
   console.log(`delivered: ${JSON.stringify(stats.accepted)}; dropped: ${JSON.stringify(stats.dropped)}`)
-  console.log(`flow table: ${stats.flows} now, peak ${stats.flowsPeak}, cap ${values['max-flows']}, ended ${stats.flowsEnded}`)
-  console.log(`heap used after GC: ${mb(before.heapUsed)} MB before, ${mb(after.heapUsed)} MB after: +${mb(after.heapUsed - before.heapUsed)} MB (rss ${mb(before.rss)} -> ${mb(after.rss)} MB)`)
-  const ok = stats.flowsPeak <= Number(values['max-flows']) && after.heapUsed - before.heapUsed < 32 * 1024 * 1024
+  console.log(
+    `flow table: ${stats.flows} now, peak ${stats.flowsPeak}, cap ${values['max-flows']}, ended ${stats.flowsEnded}`,
+  )
+  console.log(
+    `heap used after GC: ${mb(before.heapUsed)} MB before, ${mb(after.heapUsed)} MB after: +${mb(after.heapUsed - before.heapUsed)} MB (rss ${mb(before.rss)} -> ${mb(after.rss)} MB)`,
+  )
+  const ok =
+    stats.flowsPeak <= Number(values['max-flows']) && after.heapUsed - before.heapUsed < 32 * 1024 * 1024
   console.log(ok ? 'OK: flow table within its cap, heap growth under 32 MB' : 'FAIL')
   process.exitCode = ok ? 0 : 1
 }

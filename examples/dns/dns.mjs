@@ -34,7 +34,14 @@ export function parseQuery(buf) {
   if (buf.readUInt16BE(4) < 1) throw new Error('no question')
   const { name, end } = readName(buf, 12)
   if (end + 4 > buf.length) throw new Error('truncated question')
-  return { id, flags, name, type: buf.readUInt16BE(end), class: buf.readUInt16BE(end + 2), questionEnd: end + 4 }
+  return {
+    id,
+    flags,
+    name,
+    type: buf.readUInt16BE(end),
+    class: buf.readUInt16BE(end + 2),
+    questionEnd: end + 4,
+  }
 }
 
 /** A response to `query` (from `packet`): TXT answers when it asked for TXT, no answers otherwise. */
@@ -48,7 +55,9 @@ export function answer(packet, query, texts) {
   header.writeUInt16BE(isTxt ? 1 : 0, 6)
   const question = packet.subarray(12, query.questionEnd)
   if (!isTxt) return Buffer.concat([header, question])
-  const rdata = Buffer.concat(texts.map((t) => Buffer.concat([Buffer.of(Buffer.byteLength(t)), Buffer.from(t)])))
+  const rdata = Buffer.concat(
+    texts.map((t) => Buffer.concat([Buffer.of(Buffer.byteLength(t)), Buffer.from(t)])),
+  )
   const rr = Buffer.alloc(12)
   rr.writeUInt16BE(0xc00c, 0) // the name: a pointer to the question's
   rr.writeUInt16BE(TYPE_TXT, 2)
@@ -64,7 +73,10 @@ export function txtQuery(id, name) {
   header.writeUInt16BE(id, 0)
   header.writeUInt16BE(0x0100, 2)
   header.writeUInt16BE(1, 4)
-  const labels = name.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.of(l.length), Buffer.from(l)]))
+  const labels = name
+    .split('.')
+    .filter(Boolean)
+    .map((l) => Buffer.concat([Buffer.of(l.length), Buffer.from(l)]))
   const tail = Buffer.alloc(5)
   tail.writeUInt16BE(TYPE_TXT, 1)
   tail.writeUInt16BE(CLASS_IN, 3)

@@ -19,14 +19,23 @@ function respond(packet, client, via) {
   } catch {
     return undefined // not a DNS query: no answer
   }
-  console.log(`${query.name} ${query.type === 16 ? 'TXT' : `type ${query.type}`} from ${client}${via ? ` via ${via}` : ''}`)
+  console.log(
+    `${query.name} ${query.type === 16 ? 'TXT' : `type ${query.type}`} from ${client}${via ? ` via ${via}` : ''}`,
+  )
   return answer(packet, query, [client])
 }
 
-const udp = withProxyProtocol(dgram.createSocket(HOST.includes(':') ? 'udp6' : 'udp4'), { trust, framing: FRAMING })
+const udp = withProxyProtocol(dgram.createSocket(HOST.includes(':') ? 'udp6' : 'udp4'), {
+  trust,
+  framing: FRAMING,
+})
 udp.on('message', (packet, rinfo) => {
   const { peer, header } = getProxyInfo(rinfo)
-  const reply = respond(packet, rinfo.address, header?.command === 'PROXY' ? `${peer.address}:${peer.port}` : undefined)
+  const reply = respond(
+    packet,
+    rinfo.address,
+    header?.command === 'PROXY' ? `${peer.address}:${peer.port}` : undefined,
+  )
   // rinfo is the client: send() routes the reply to the balancer that brought the query.
   if (reply) udp.send(reply, rinfo.port, rinfo.address)
 })

@@ -37,7 +37,8 @@ socket.on('message', (msg, rinfo) => {
     case 'MOVE': {
       if (!player) return reply('ERR send JOIN first')
       const [x, y] = args.map(Number)
-      if (args.length !== 2 || !Number.isInteger(x) || !Number.isInteger(y)) return reply('ERR usage: MOVE x y')
+      if (args.length !== 2 || !Number.isInteger(x) || !Number.isInteger(y))
+        return reply('ERR usage: MOVE x y')
       Object.assign(player, { x, y, seen: Date.now() })
       return reply(`MOVED ${id} ${x} ${y}`)
     }

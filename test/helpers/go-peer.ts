@@ -57,7 +57,13 @@ async function build(): Promise<string> {
       await copyFile(SOURCE, join(pkg, 'main.go'))
       await run('go', ['build', '-o', join(work, 'peer'), '.'], {
         cwd: pkg,
-        env: { ...process.env, GO111MODULE: 'off', GOPATH: `${work}:/usr/share/gocode`, GOCACHE: join(root, 'cache'), GOFLAGS: '' },
+        env: {
+          ...process.env,
+          GO111MODULE: 'off',
+          GOPATH: `${work}:/usr/share/gocode`,
+          GOCACHE: join(root, 'cache'),
+          GOFLAGS: '',
+        },
       })
       await rename(join(work, 'peer'), binary) // atomic: waiters never see half a file
       rmSync(work, { recursive: true, force: true })
@@ -88,8 +94,14 @@ export async function runGo(args: readonly string[], input?: string): Promise<Go
 }
 
 /** Starts `recv-tcp`, resolves with its port and the JSON line it prints once it got a connection. */
-export async function goReceiver(): Promise<{ port: number; received: Promise<Record<string, unknown>>; kill(): void }> {
-  const child = spawn(await goPeer(), ['recv-tcp', '-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+export async function goReceiver(): Promise<{
+  port: number
+  received: Promise<Record<string, unknown>>
+  kill(): void
+}> {
+  const child = spawn(await goPeer(), ['recv-tcp', '-listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const lines: string[] = []
   let rest = ''
   let wake: () => void = () => {}
@@ -104,10 +116,15 @@ export async function goReceiver(): Promise<{ port: number; received: Promise<Re
     for (;;) {
       const found = lines.find((l) => match.test(l))
       if (found !== undefined) return found
-      if (child.exitCode !== null) throw new Error(`go-peer exited without a line matching ${match}: ${lines.join('\n')}`)
+      if (child.exitCode !== null)
+        throw new Error(`go-peer exited without a line matching ${match}: ${lines.join('\n')}`)
       await Promise.race([new Promise<void>((r) => (wake = r)), exited])
     }
   }
   const port = Number(/:(\d+)$/.exec(await line(/^listening on /))![1])
-  return { port, received: line(/^\{/).then((l) => JSON.parse(l) as Record<string, unknown>), kill: () => child.kill('SIGKILL') }
+  return {
+    port,
+    received: line(/^\{/).then((l) => JSON.parse(l) as Record<string, unknown>),
+    kill: () => child.kill('SIGKILL'),
+  }
 }

@@ -38,7 +38,9 @@ export interface SppHeader {
   destination: SppEndpoint
 }
 
-export type SppParseResult = { status: 'complete'; header: SppHeader; length: typeof SPP_HEADER_LENGTH } | { status: 'absent' }
+export type SppParseResult =
+  | { status: 'complete'; header: SppHeader; length: typeof SPP_HEADER_LENGTH }
+  | { status: 'absent' }
 
 /** An endpoint to encode: an IPv4 or IPv6 address in text and a port. */
 export interface SppEndpointInput {
@@ -66,19 +68,31 @@ function endpoint(b: Uint8Array, at: number, portAt: number): SppEndpoint {
  * Throws ERR_PROXY_SPP_TRUNCATED when it starts with the magic but is shorter than 38 bytes.
  */
 export function parseSpp(datagram: Uint8Array): SppParseResult {
-  if (!(datagram instanceof Uint8Array)) fail(ErrorCodes.INVALID_INPUT, 'parseSpp input must be a Uint8Array or Buffer')
+  if (!(datagram instanceof Uint8Array))
+    fail(ErrorCodes.INVALID_INPUT, 'parseSpp input must be a Uint8Array or Buffer')
   if (datagram.length < 2 || datagram[0] !== SPP_MAGIC >> 8 || datagram[1] !== (SPP_MAGIC & 0xff)) {
     // A lone first byte 0x56 cannot be told apart from a payload starting with 'V': absent.
     return ABSENT
   }
   if (datagram.length < SPP_HEADER_LENGTH) {
-    fail(ErrorCodes.SPP_TRUNCATED, `SPP header needs ${SPP_HEADER_LENGTH} bytes, the datagram has ${datagram.length}`, datagram.length)
+    fail(
+      ErrorCodes.SPP_TRUNCATED,
+      `SPP header needs ${SPP_HEADER_LENGTH} bytes, the datagram has ${datagram.length}`,
+      datagram.length,
+    )
   }
   const source = endpoint(datagram, 2, 34)
   const destination = endpoint(datagram, 18, 36)
   return {
     status: 'complete',
-    header: { version: 'spp', command: 'PROXY', family: source.family, transport: 'DGRAM', source, destination },
+    header: {
+      version: 'spp',
+      command: 'PROXY',
+      family: source.family,
+      transport: 'DGRAM',
+      source,
+      destination,
+    },
     length: SPP_HEADER_LENGTH,
   }
 }
@@ -86,14 +100,19 @@ export function parseSpp(datagram: Uint8Array): SppParseResult {
 const ABSENT: SppParseResult = Object.freeze({ status: 'absent' }) as SppParseResult
 
 function writeEndpoint(out: Uint8Array, at: number, portAt: number, e: SppEndpointInput, name: string): void {
-  if (e === null || typeof e !== 'object') fail(ErrorCodes.ENCODE_INVALID, `SPP ${name} must be { address, port }`)
+  if (e === null || typeof e !== 'object')
+    fail(ErrorCodes.ENCODE_INVALID, `SPP ${name} must be { address, port }`)
   const { address, port } = e
   if (typeof address !== 'string') fail(ErrorCodes.ENCODE_INVALID, `SPP ${name} address must be a string`)
-  if (!Number.isInteger(port) || port < 0 || port > 0xffff) fail(ErrorCodes.ENCODE_INVALID, `SPP ${name} port must be an integer from 0 to 65535`)
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff)
+    fail(ErrorCodes.ENCODE_INVALID, `SPP ${name} port must be an integer from 0 to 65535`)
   if (writeIPv4Text(address, out, at + 12)) {
     for (let i = 0; i < 12; i++) out[at + i] = MAPPED_PREFIX[i]!
   } else if (!writeIPv6Text(address, out, at)) {
-    fail(ErrorCodes.ENCODE_INVALID, `SPP ${name} address ${JSON.stringify(address)} is not an IPv4 or IPv6 address`)
+    fail(
+      ErrorCodes.ENCODE_INVALID,
+      `SPP ${name} address ${JSON.stringify(address)} is not an IPv4 or IPv6 address`,
+    )
   }
   out[portAt] = port >> 8
   out[portAt + 1] = port & 0xff

@@ -2,7 +2,14 @@
  * Simple Proxy Protocol (Cloudflare Spectrum's UDP header): the 38-byte layout of
  * https://developers.cloudflare.com/spectrum/reference/simple-proxy-protocol-header/ , byte for byte.
  */
-import { encodeSpp, ErrorCodes, parseSpp, ProxyProtocolError, SPP_HEADER_LENGTH, SPP_MAGIC } from '@proxyproto/core'
+import {
+  encodeSpp,
+  ErrorCodes,
+  parseSpp,
+  ProxyProtocolError,
+  SPP_HEADER_LENGTH,
+  SPP_MAGIC,
+} from '@proxyproto/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 
@@ -81,15 +88,26 @@ describe('encodeSpp', () => {
   it('writes the header parseSpp reads, byte for byte', () => {
     const out = encodeSpp({ address: '203.0.113.7', port: 51234 }, { address: '198.51.100.1', port: 5353 })
     expect(Buffer.from(out).toString('hex')).toBe(V4.subarray(0, 38).toString('hex'))
-    const out6 = encodeSpp({ address: '2001:db8::7', port: 40000 }, { address: '2001:0db8:0:0:0:0:0:1', port: 53 })
+    const out6 = encodeSpp(
+      { address: '2001:db8::7', port: 40000 },
+      { address: '2001:0db8:0:0:0:0:0:1', port: 53 },
+    )
     expect(Buffer.from(out6).toString('hex')).toBe(V6.toString('hex'))
     expect((out[0]! << 8) | out[1]!).toBe(SPP_MAGIC)
   })
 
   it('mixes families: an IPv4 client behind an IPv6 proxy address', () => {
     const r = parseSpp(encodeSpp({ address: '192.0.2.9', port: 1 }, { address: '2001:db8::1', port: 2 }))
-    expect(r.status === 'complete' && r.header.source).toEqual({ address: '192.0.2.9', port: 1, family: 'IPv4' })
-    expect(r.status === 'complete' && r.header.destination).toEqual({ address: '2001:db8::1', port: 2, family: 'IPv6' })
+    expect(r.status === 'complete' && r.header.source).toEqual({
+      address: '192.0.2.9',
+      port: 1,
+      family: 'IPv4',
+    })
+    expect(r.status === 'complete' && r.header.destination).toEqual({
+      address: '2001:db8::1',
+      port: 2,
+      family: 'IPv6',
+    })
   })
 
   it.each([
@@ -99,7 +117,9 @@ describe('encodeSpp', () => {
     [{ address: '1.2.3.4', port: 1.5 }, /client port/],
     [null, /client must be/],
   ])('refuses a bad client %j with ERR_PROXY_ENCODE_INVALID naming it', (client, message) => {
-    const e = thrown(() => encodeSpp(client as { address: string; port: number }, { address: '::1', port: 1 }))
+    const e = thrown(() =>
+      encodeSpp(client as { address: string; port: number }, { address: '::1', port: 1 }),
+    )
     expect(e.code).toBe(ErrorCodes.ENCODE_INVALID)
     expect(e.message).toMatch(message)
   })
@@ -108,24 +128,33 @@ describe('encodeSpp', () => {
 describe('SPP under hostile input', () => {
   it('any bytes: parseSpp returns or throws a ProxyProtocolError, and a complete header is 38 bytes', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.concat([hex('56ec'), b]))), (bytes) => {
-        try {
-          const r = parseSpp(bytes)
-          if (r.status === 'complete') {
-            expect(bytes.length).toBeGreaterThanOrEqual(38)
-            expect(r.length).toBe(38)
-          } else expect(bytes[0] === 0x56 && bytes[1] === 0xec).toBe(false)
-        } catch (e) {
-          expect(e).toBeInstanceOf(ProxyProtocolError)
-          expect((e as ProxyProtocolError).code).toBe(ErrorCodes.SPP_TRUNCATED)
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 80 }),
+          fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.concat([hex('56ec'), b])),
+        ),
+        (bytes) => {
+          try {
+            const r = parseSpp(bytes)
+            if (r.status === 'complete') {
+              expect(bytes.length).toBeGreaterThanOrEqual(38)
+              expect(r.length).toBe(38)
+            } else expect(bytes[0] === 0x56 && bytes[1] === 0xec).toBe(false)
+          } catch (e) {
+            expect(e).toBeInstanceOf(ProxyProtocolError)
+            expect((e as ProxyProtocolError).code).toBe(ErrorCodes.SPP_TRUNCATED)
+          }
+        },
+      ),
       { numRuns: 500 },
     )
   })
 
   it('encode then parse gives back the addresses, in canonical form, and the payload after 38 bytes', () => {
-    const endpoint = fc.record({ address: fc.oneof(fc.ipV4(), fc.ipV6()), port: fc.integer({ min: 0, max: 65535 }) })
+    const endpoint = fc.record({
+      address: fc.oneof(fc.ipV4(), fc.ipV6()),
+      port: fc.integer({ min: 0, max: 65535 }),
+    })
     fc.assert(
       fc.property(endpoint, endpoint, fc.uint8Array({ maxLength: 40 }), (client, proxy, payload) => {
         const datagram = Buffer.concat([encodeSpp(client, proxy), payload])
@@ -133,7 +162,9 @@ describe('SPP under hostile input', () => {
         expect(r.status).toBe('complete')
         if (r.status !== 'complete') return
         // Parsing again what encodeSpp writes from the parsed form is a fixed point.
-        expect(Buffer.from(encodeSpp(r.header.source, r.header.destination))).toEqual(datagram.subarray(0, 38))
+        expect(Buffer.from(encodeSpp(r.header.source, r.header.destination))).toEqual(
+          datagram.subarray(0, 38),
+        )
         expect(r.header.source.port).toBe(client.port)
         expect(datagram.subarray(r.length)).toEqual(Buffer.from(payload))
       }),

@@ -1,12 +1,22 @@
 import type { SppHeader } from '@proxyproto/core'
-import { type DatagramStats, getProxyInfo, type ProxyProtocolStats, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
+import {
+  type DatagramStats,
+  getProxyInfo,
+  type ProxyProtocolStats,
+  proxyProtocolStats,
+  withProxyProtocol,
+} from '@proxyproto/node'
 import dgram from 'node:dgram'
 import http from 'node:http'
 import { describe, expectTypeOf, it } from 'vitest'
 
 describe('withProxyProtocol overloads', () => {
   it('returns the dgram socket it was given, and takes the datagram options', () => {
-    const socket = withProxyProtocol(dgram.createSocket('udp4'), { framing: 'spp', maxFlows: 10, onHeader: (header, rinfo) => header.family === 'IPv4' && rinfo.port > 0 })
+    const socket = withProxyProtocol(dgram.createSocket('udp4'), {
+      framing: 'spp',
+      maxFlows: 10,
+      onHeader: (header, rinfo) => header.family === 'IPv4' && rinfo.port > 0,
+    })
     expectTypeOf(socket).toEqualTypeOf<dgram.Socket>()
     expectTypeOf(proxyProtocolStats(socket)).toEqualTypeOf<DatagramStats | undefined>()
     socket.on('message', (_msg, rinfo) => {

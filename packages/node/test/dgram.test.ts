@@ -3,7 +3,13 @@
  * and every bad datagram dropped and counted. The "balancer" is a socket of this process on 127.0.0.1.
  */
 import { encodeSpp, ErrorCodes, parseSpp, type ProxyProtocolError } from '@proxyproto/core'
-import { type DatagramProxyProtocolOptions, getProxyInfo, isProxyProtocolEnabled, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
+import {
+  type DatagramProxyProtocolOptions,
+  getProxyInfo,
+  isProxyProtocolEnabled,
+  proxyProtocolStats,
+  withProxyProtocol,
+} from '@proxyproto/node'
 import dgram from 'node:dgram'
 import { once } from 'node:events'
 import net from 'node:net'
@@ -68,8 +74,12 @@ describe("framing 'v2': a header on every datagram (dnsdist)", () => {
     await sendTo(balancer, dgramHeader(CLIENT), port)
     const { rinfo } = await got
     const replies = collect(balancer)
-    await new Promise<void>((r) => server.send(Buffer.from('xxabcxx'), 2, 3, rinfo.port, rinfo.address, () => r()))
-    await new Promise<void>((r) => server.send([Buffer.from('a'), Buffer.from('b')], rinfo.port, rinfo.address, () => r()))
+    await new Promise<void>((r) =>
+      server.send(Buffer.from('xxabcxx'), 2, 3, rinfo.port, rinfo.address, () => r()),
+    )
+    await new Promise<void>((r) =>
+      server.send([Buffer.from('a'), Buffer.from('b')], rinfo.port, rinfo.address, () => r()),
+    )
     await vi.waitUntil(() => replies.length === 2)
     expect(replies.map((d) => d.msg.toString())).toEqual(['abc', 'ab'])
   })
@@ -78,7 +88,22 @@ describe("framing 'v2': a header on every datagram (dnsdist)", () => {
     const { server, balancer, port, stats } = await setup()
     server.on('message', (msg, rinfo) => server.send(msg, rinfo.port, rinfo.address))
     const reply = nextDatagram(balancer)
-    await sendTo(balancer, [Buffer.from(dgramHeader(CLIENT, undefined, { command: 'LOCAL', family: 'UNSPEC', transport: 'UNSPEC', source: undefined, destination: undefined })), Buffer.from('hc')], port)
+    await sendTo(
+      balancer,
+      [
+        Buffer.from(
+          dgramHeader(CLIENT, undefined, {
+            command: 'LOCAL',
+            family: 'UNSPEC',
+            transport: 'UNSPEC',
+            source: undefined,
+            destination: undefined,
+          }),
+        ),
+        Buffer.from('hc'),
+      ],
+      port,
+    )
     expect((await reply).msg.toString()).toBe('hc')
     expect(stats).toMatchObject({ local: 1, flows: 0, replies: { direct: 1, routed: 0 } })
   })
@@ -87,10 +112,26 @@ describe("framing 'v2': a header on every datagram (dnsdist)", () => {
 describe('bad datagrams are dropped and counted, never delivered', () => {
   const cases: Array<[string, () => Buffer, string]> = [
     ['no header', () => Buffer.from('plain'), ErrorCodes.HEADER_MISSING],
-    ['a header cut short (parse says incomplete: a datagram is whole)', () => dgramHeader(CLIENT).subarray(0, 20), ErrorCodes.DATAGRAM_TRUNCATED],
-    ['a STREAM (TCP) header', () => dgramHeader(CLIENT, undefined, { transport: 'STREAM' }), ErrorCodes.TRANSPORT_MISMATCH],
-    ['a v1 line (TCP only)', () => Buffer.from('PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\nx'), ErrorCodes.VERSION_NOT_ALLOWED],
-    ['a malformed v2 header', () => Buffer.from(dgramHeader(CLIENT).map((b, i) => (i === 12 ? 0x31 : b))), ErrorCodes.V2_BAD_VERSION],
+    [
+      'a header cut short (parse says incomplete: a datagram is whole)',
+      () => dgramHeader(CLIENT).subarray(0, 20),
+      ErrorCodes.DATAGRAM_TRUNCATED,
+    ],
+    [
+      'a STREAM (TCP) header',
+      () => dgramHeader(CLIENT, undefined, { transport: 'STREAM' }),
+      ErrorCodes.TRANSPORT_MISMATCH,
+    ],
+    [
+      'a v1 line (TCP only)',
+      () => Buffer.from('PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\nx'),
+      ErrorCodes.VERSION_NOT_ALLOWED,
+    ],
+    [
+      'a malformed v2 header',
+      () => Buffer.from(dgramHeader(CLIENT).map((b, i) => (i === 12 ? 0x31 : b))),
+      ErrorCodes.V2_BAD_VERSION,
+    ],
   ]
   it.each(cases)('%s', async (_name, datagram, code) => {
     const { server, balancer, port, stats } = await setup()
@@ -107,7 +148,16 @@ describe('bad datagrams are dropped and counted, never delivered', () => {
     const { server, balancer, port } = await setup()
     const header = Buffer.from(dgramHeader(CLIENT, undefined, {}))
     const withCrc = Buffer.from(
-      (await import('@proxyproto/core')).encode({ version: 2, family: 'IPv4', transport: 'DGRAM', source: CLIENT, destination: { address: '192.0.2.1', port: 53 } }, { crc32c: true }),
+      (await import('@proxyproto/core')).encode(
+        {
+          version: 2,
+          family: 'IPv4',
+          transport: 'DGRAM',
+          source: CLIENT,
+          destination: { address: '192.0.2.1', port: 53 },
+        },
+        { crc32c: true },
+      ),
     )
     withCrc[withCrc.length - 1]! ^= 0xff
     expect(header.length).toBeLessThan(withCrc.length)
@@ -137,7 +187,12 @@ describe('bad datagrams are dropped and counted, never delivered', () => {
 
   it('onHeader returning false drops the datagram with ERR_PROXY_REJECTED; it sees the client as rinfo', async () => {
     const seen: string[] = []
-    const { server, balancer, port } = await setup({ onHeader: (_h, rinfo) => (seen.push(rinfo.address), false) })
+    const { server, balancer, port } = await setup({
+      onHeader: (_h, rinfo) => {
+        seen.push(rinfo.address)
+        return false
+      },
+    })
     const drop = nextDrop(server)
     await sendTo(balancer, dgramHeader(CLIENT), port)
     expect((await drop).code).toBe(ErrorCodes.REJECTED)
@@ -155,7 +210,9 @@ describe('bad datagrams are dropped and counted, never delivered', () => {
       for (let i = 0; i < 3; i++) await sendTo(balancer, Buffer.from('bare'), portOf(server))
       await vi.waitUntil(() => proxyProtocolStats(server)!.dropped.ERR_PROXY_HEADER_MISSING === 3)
       await new Promise((r) => setImmediate(r))
-      expect(warnings.filter((w) => (w as { code?: string }).code === ErrorCodes.HEADER_MISSING)).toHaveLength(1)
+      expect(
+        warnings.filter((w) => (w as { code?: string }).code === ErrorCodes.HEADER_MISSING),
+      ).toHaveLength(1)
     } finally {
       process.removeListener('warning', onWarning)
     }
@@ -197,7 +254,9 @@ describe("framing 'v2-first': a header on the first datagram of a flow only (Spe
     await sendTo(balancer, dgramHeader(CLIENT), port)
     await sendTo(balancer, dgramHeader(CLIENT6), port)
     await vi.waitUntil(() => delivered.length === 2)
-    const err = await new Promise<Error | null>((r) => server.send('late', CLIENT.port, CLIENT.address, (e) => r(e)))
+    const err = await new Promise<Error | null>((r) =>
+      server.send('late', CLIENT.port, CLIENT.address, (e) => r(e)),
+    )
     expect((err as ProxyProtocolError).code).toBe(ErrorCodes.FLOW_EXPIRED)
   })
 })
@@ -205,7 +264,9 @@ describe("framing 'v2-first': a header on the first datagram of a flow only (Spe
 describe("framing 'spp': Cloudflare's Simple Proxy Protocol on every datagram", () => {
   it('delivers the payload after the 38 bytes with the SPP client, and replies carry an SPP header with the addresses swapped', async () => {
     const { server, balancer, port, stats } = await setup({ framing: 'spp' })
-    server.on('message', (msg, rinfo) => server.send(Buffer.from(`echo ${msg} ${rinfo.address}`), rinfo.port, rinfo.address))
+    server.on('message', (msg, rinfo) =>
+      server.send(Buffer.from(`echo ${msg} ${rinfo.address}`), rinfo.port, rinfo.address),
+    )
     const reply = nextDatagram(balancer)
     const proxyEnd = { address: '198.51.100.1', port: 7777 }
     await sendTo(balancer, [encodeSpp(CLIENT, proxyEnd), Buffer.from('hi')], port)
@@ -235,7 +296,8 @@ describe('the flow table is bounded', () => {
   it('never holds more than maxFlows; replies to an evicted client are dropped, not sent to it directly', async () => {
     const { server, balancer, port, stats } = await setup({ maxFlows: 3 })
     const delivered = collect(server)
-    for (let i = 0; i < 5; i++) await sendTo(balancer, dgramHeader({ address: '203.0.113.7', port: 1000 + i }), port)
+    for (let i = 0; i < 5; i++)
+      await sendTo(balancer, dgramHeader({ address: '203.0.113.7', port: 1000 + i }), port)
     await vi.waitUntil(() => delivered.length === 5)
     expect(stats).toMatchObject({ flows: 3, flowsPeak: 3, flowsEnded: 2 })
     const err = await new Promise<Error | null>((r) => server.send('x', 1000, '203.0.113.7', (e) => r(e)))
@@ -254,7 +316,9 @@ describe('the flow table is bounded', () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     vi.setSystemTime(Date.now() + 60_001)
     server.send('late', rinfo.port, rinfo.address) // no callback: reported as 'proxyProtocolError'
-    expect(errors.map((e) => [e.err.code, e.rinfo])).toEqual([[ErrorCodes.FLOW_EXPIRED, { address: CLIENT.address, port: CLIENT.port }]])
+    expect(errors.map((e) => [e.err.code, e.rinfo])).toEqual([
+      [ErrorCodes.FLOW_EXPIRED, { address: CLIENT.address, port: CLIENT.port }],
+    ])
     expect(stats).toMatchObject({ flows: 0, flowsEnded: 1, replies: { dropped: 1, routed: 0, direct: 0 } })
   })
 })
@@ -269,19 +333,26 @@ describe('options', () => {
     [{ flowTtl: -1 }, /flowTtl/],
   ])('refuses %j on a dgram socket with ERR_PROXY_INVALID_OPTION naming it', async (options, message) => {
     const socket = dgram.createSocket('udp4')
-    expect(() => withProxyProtocol(socket, options as never)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, message: expect.stringMatching(message) }))
+    expect(() => withProxyProtocol(socket, options as never)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, message: expect.stringMatching(message) }),
+    )
     socket.close()
   })
 
   it('refuses framing on a TCP server', () => {
     expect(() => withProxyProtocol(net.createServer(), { framing: 'v2' } as never)).toThrow(
-      expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, message: expect.stringContaining('framing') }),
+      expect.objectContaining({
+        code: ErrorCodes.INVALID_OPTION,
+        message: expect.stringContaining('framing'),
+      }),
     )
   })
 
   it('refuses a socket prepared twice', () => {
     const socket = withProxyProtocol(dgram.createSocket('udp4'))
-    expect(() => withProxyProtocol(socket)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }))
+    expect(() => withProxyProtocol(socket)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
+    )
     socket.close()
   })
 })

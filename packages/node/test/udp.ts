@@ -38,8 +38,15 @@ export function collect(socket: dgram.Socket): Datagram[] {
   return all
 }
 
-export function sendTo(socket: dgram.Socket, data: Uint8Array | readonly Uint8Array[], port: number, address = '127.0.0.1'): Promise<void> {
-  return new Promise((resolve, reject) => socket.send(data as Uint8Array, port, address, (err) => (err ? reject(err) : resolve())))
+export function sendTo(
+  socket: dgram.Socket,
+  data: Uint8Array | readonly Uint8Array[],
+  port: number,
+  address = '127.0.0.1',
+): Promise<void> {
+  return new Promise((resolve, reject) =>
+    socket.send(data as Uint8Array, port, address, (err) => (err ? reject(err) : resolve())),
+  )
 }
 
 export function portOf(socket: dgram.Socket): number {
@@ -47,12 +54,19 @@ export function portOf(socket: dgram.Socket): number {
 }
 
 /** A v2 PROXY header for a UDP datagram (0x12 / 0x22) from `source` to `destination`. */
-export function dgramHeader(source: { address: string; port: number }, destination?: { address: string; port: number }, extra: Partial<HeaderInput> = {}): Buffer {
+export function dgramHeader(
+  source: { address: string; port: number },
+  destination?: { address: string; port: number },
+  extra: Partial<HeaderInput> = {},
+): Buffer {
   const family = source.address.includes(':') ? 'IPv6' : 'IPv4'
-  destination ??= family === 'IPv6' ? { address: '2001:db8::1', port: 53 } : { address: '192.0.2.1', port: 53 }
+  destination ??=
+    family === 'IPv6' ? { address: '2001:db8::1', port: 53 } : { address: '192.0.2.1', port: 53 }
   return Buffer.from(encode({ version: 2, family, transport: 'DGRAM', source, destination, ...extra }))
 }
 
 export async function closeUdp(...sockets: dgram.Socket[]): Promise<void> {
-  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve())).catch(() => {})))
+  await Promise.all(
+    sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve())).catch(() => {})),
+  )
 }

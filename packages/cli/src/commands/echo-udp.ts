@@ -61,14 +61,29 @@ function payloadFields(payload: Buffer): Record<string, unknown> {
   return Buffer.from(text).equals(payload) ? { payload: text } : { payloadHex: payload.toString('hex') }
 }
 
-export function datagramRecord(payload: Buffer, rinfo: dgram.RemoteInfo, framing: Framing): Record<string, unknown> {
+export function datagramRecord(
+  payload: Buffer,
+  rinfo: dgram.RemoteInfo,
+  framing: Framing,
+): Record<string, unknown> {
   const info = getProxyInfo(rinfo)
   const header = info?.header ?? null
   const client = { address: rinfo.address, port: rinfo.port, family: rinfo.family }
   if (!header) return { framing, header: null, ...payloadFields(payload), peer: info?.peer ?? client, client }
   if (header.version === 'spp') {
     const { version, command, family, transport, source, destination } = header
-    return { framing, version, command, family, transport, source, destination, ...payloadFields(payload), peer: info!.peer, client }
+    return {
+      framing,
+      version,
+      command,
+      family,
+      transport,
+      source,
+      destination,
+      ...payloadFields(payload),
+      peer: info!.peer,
+      client,
+    }
   }
   const v2 = header as ProxyHeader
   let tlvs: Record<string, unknown>
@@ -78,7 +93,15 @@ export function datagramRecord(payload: Buffer, rinfo: dgram.RemoteInfo, framing
     const e = err as ProxyProtocolError
     tlvs = { error: e.code ?? 'ERR', message: e.message }
   }
-  return { framing, ...headerFields(v2), tlvs, rawTlvs: rawTlvsJson(v2.tlvs), ...payloadFields(payload), peer: info!.peer, client }
+  return {
+    framing,
+    ...headerFields(v2),
+    tlvs,
+    rawTlvs: rawTlvsJson(v2.tlvs),
+    ...payloadFields(payload),
+    peer: info!.peer,
+    client,
+  }
 }
 
 export async function startUdpEcho(options: UdpEchoOptions = {}): Promise<UdpEcho> {
@@ -98,7 +121,11 @@ export async function startUdpEcho(options: UdpEchoOptions = {}): Promise<UdpEch
     socket.send(`${JSON.stringify(record)}\n`, rinfo.port, rinfo.address)
   })
   socket.on('proxyProtocolError', (err: ProxyProtocolError, rinfo?: { address: string; port: number }) => {
-    onRecord({ error: err.code, message: err.message, peer: rinfo ? { address: rinfo.address, port: rinfo.port } : null })
+    onRecord({
+      error: err.code,
+      message: err.message,
+      peer: rinfo ? { address: rinfo.address, port: rinfo.port } : null,
+    })
   })
   socket.on('error', () => {})
   socket.bind(at.port, host)
@@ -140,7 +167,8 @@ export async function runUdp(args: string[]): Promise<number> {
   const { framing, mode, untrusted } = values
   if (framing !== undefined && framing !== 'v2' && framing !== 'v2-first' && framing !== 'spp')
     throw new UsageError('--framing must be v2, v2-first or spp')
-  if (mode !== undefined && mode !== 'require' && mode !== 'optional') throw new UsageError('--mode must be require or optional')
+  if (mode !== undefined && mode !== 'require' && mode !== 'optional')
+    throw new UsageError('--mode must be require or optional')
   if (untrusted !== undefined && untrusted !== 'refuse' && untrusted !== 'direct')
     throw new UsageError('--untrusted must be refuse or direct')
   const echo = await startUdpEcho({

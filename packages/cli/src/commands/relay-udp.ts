@@ -19,7 +19,14 @@ import { encode, encodeSpp, parseSpp, type Tlv } from '@proxyproto/core'
 import type { HostPort } from '../address.js'
 import { formatHostPort } from '../address.js'
 import { UsageError } from '../errors.js'
-import { formatPeer, type ListenInput, positiveInt, resolveListen, resolveTarget, untilSignal } from '../server.js'
+import {
+  formatPeer,
+  type ListenInput,
+  positiveInt,
+  resolveListen,
+  resolveTarget,
+  untilSignal,
+} from '../server.js'
 import { parseTlvFlags } from '../tlv-flags.js'
 
 export type UdpFraming = 'v2' | 'v2-first' | 'spp'
@@ -107,7 +114,8 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   const framing = framingOf(options.send)
   const tlvs = options.tlvs ?? []
   const crc32c = options.crc32c === true
-  if (framing === 'spp' && (tlvs.length > 0 || crc32c)) throw new UsageError('TLVs and --crc32c need a v2 framing')
+  if (framing === 'spp' && (tlvs.length > 0 || crc32c))
+    throw new UsageError('TLVs and --crc32c need a v2 framing')
   const idleTimeout = options.idleTimeout ?? 60_000
   const maxFlows = options.maxFlows ?? 10_000
   const log = options.onLog ?? (() => {})
@@ -159,7 +167,9 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     }
     flow.timer.unref()
     flows.set(key, flow)
-    upstream.on('error', (err: NodeJS.ErrnoException) => end(flow, 'error', `${err.code ?? err.name}: ${err.message}`))
+    upstream.on('error', (err: NodeJS.ErrnoException) =>
+      end(flow, 'error', `${err.code ?? err.name}: ${err.message}`),
+    )
     upstream.on('message', (msg, rinfo) => {
       if (rinfo.address !== targetAddress || rinfo.port !== target.port) return // only the target answers
       let payload = msg
@@ -265,13 +275,13 @@ export async function runUdp(args: string[]): Promise<number> {
   const tlvs = parseTlvFlags(values.tlv, 2)
   const json = values.json === true
   const relay = await startUdpRelay({
-      listen: values.listen,
-      target: values.target,
-      send: framing,
-      tlvs,
-      crc32c: values.crc32c === true,
-      idleTimeout: positiveInt(values['idle-timeout'], '--idle-timeout'),
-      maxFlows: positiveInt(values['max-flows'], '--max-flows'),
+    listen: values.listen,
+    target: values.target,
+    send: framing,
+    tlvs,
+    crc32c: values.crc32c === true,
+    idleTimeout: positiveInt(values['idle-timeout'], '--idle-timeout'),
+    maxFlows: positiveInt(values['max-flows'], '--max-flows'),
     onLog: (e) => process.stderr.write(`${json ? JSON.stringify(e) : formatLog(e)}\n`),
   })
   const stopped = untilSignal()

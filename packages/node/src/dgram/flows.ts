@@ -76,11 +76,18 @@ export class FlowTable {
   }
 
   /** Records (or refreshes) the flow of a client that just sent a header. */
-  upsert(clientKey: string, proxy: Peer, sppProxy: SppEndpoint | undefined, info: ProxyInfo, now: number): Flow {
+  upsert(
+    clientKey: string,
+    proxy: Peer,
+    sppProxy: SppEndpoint | undefined,
+    info: ProxyInfo,
+    now: number,
+  ): Flow {
     const proxyKey = flowKey(proxy.address, proxy.port)
     let flow = this.byClient.get(clientKey)
     if (flow) {
-      if (this.byProxy && flow.proxyKey !== proxyKey && this.byProxy.get(flow.proxyKey) === flow) this.byProxy.delete(flow.proxyKey)
+      if (this.byProxy && flow.proxyKey !== proxyKey && this.byProxy.get(flow.proxyKey) === flow)
+        this.byProxy.delete(flow.proxyKey)
       flow.proxy = proxy
       flow.proxyKey = proxyKey
       flow.sppProxy = sppProxy

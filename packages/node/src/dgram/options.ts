@@ -4,7 +4,15 @@
  * for datagrams are refused by name rather than ignored.
  */
 import type { RemoteInfo } from 'node:dgram'
-import { DEFAULT_MAX_HEADER_SIZE, ErrorCodes, type ParseOptions, type ProxyHeader, ProxyProtocolError, resolveParseOptions, type SppHeader } from '@proxyproto/core'
+import {
+  DEFAULT_MAX_HEADER_SIZE,
+  ErrorCodes,
+  type ParseOptions,
+  type ProxyHeader,
+  ProxyProtocolError,
+  resolveParseOptions,
+  type SppHeader,
+} from '@proxyproto/core'
 import { compileTrust, type TrustFunction, type TrustInput } from '../trust.js'
 
 /**
@@ -39,7 +47,10 @@ export interface DatagramProxyProtocolOptions {
   /** Most flows kept; the least recently used goes first. Default 65536. */
   maxFlows?: number
   /** Called with each datagram's header (with 'v2-first', each flow's first); return false (or a promise of false), or throw, to drop it. */
-  onHeader?: (header: DatagramHeader, rinfo: RemoteInfo) => boolean | undefined | void | Promise<boolean | undefined | void>
+  onHeader?: (
+    header: DatagramHeader,
+    rinfo: RemoteInfo,
+  ) => boolean | undefined | void | Promise<boolean | undefined | void>
 }
 
 export interface ResolvedDatagramOptions {
@@ -56,7 +67,18 @@ export interface ResolvedDatagramOptions {
 export const DEFAULT_FLOW_TTL = 120_000
 export const DEFAULT_MAX_FLOWS = 65_536
 
-const KNOWN = new Set(['trust', 'untrusted', 'mode', 'framing', 'maxHeaderSize', 'versions', 'verifyChecksum', 'flowTtl', 'maxFlows', 'onHeader'])
+const KNOWN = new Set([
+  'trust',
+  'untrusted',
+  'mode',
+  'framing',
+  'maxHeaderSize',
+  'versions',
+  'verifyChecksum',
+  'flowTtl',
+  'maxFlows',
+  'onHeader',
+])
 /** TCP options with no meaning for datagrams: named in the error instead of "unknown option". */
 const STREAM_ONLY: Record<string, string> = {
   headerTimeout: 'a datagram is whole: there is no header to wait for',
@@ -72,18 +94,28 @@ export function resolveDatagramOptions(options: DatagramProxyProtocolOptions = {
     if (STREAM_ONLY[key]) invalid(`${key} does not apply to a dgram socket (${STREAM_ONLY[key]})`)
     if (!KNOWN.has(key)) invalid(`unknown option ${JSON.stringify(key)}`)
   }
-  const { untrusted = 'refuse', mode = 'require', framing = 'v2', flowTtl = DEFAULT_FLOW_TTL, maxFlows = DEFAULT_MAX_FLOWS, onHeader } = options
+  const {
+    untrusted = 'refuse',
+    mode = 'require',
+    framing = 'v2',
+    flowTtl = DEFAULT_FLOW_TTL,
+    maxFlows = DEFAULT_MAX_FLOWS,
+    onHeader,
+  } = options
   if (untrusted !== 'refuse' && untrusted !== 'direct') invalid(`untrusted must be 'refuse' or 'direct'`)
   if (mode !== 'require' && mode !== 'optional') invalid(`mode must be 'require' or 'optional'`)
-  if (framing !== 'v2' && framing !== 'v2-first' && framing !== 'spp') invalid(`framing must be 'v2', 'v2-first' or 'spp'`)
+  if (framing !== 'v2' && framing !== 'v2-first' && framing !== 'spp')
+    invalid(`framing must be 'v2', 'v2-first' or 'spp'`)
   // SPP's only signature is 2 bytes (0x56EC): any payload may start with them, so "detect if present" would
   // let a client's payload pass as a header (or hide a real one).
-  if (framing === 'spp' && mode === 'optional') invalid(`mode 'optional' cannot be used with framing 'spp': its 2-byte magic can start any payload`)
+  if (framing === 'spp' && mode === 'optional')
+    invalid(`mode 'optional' cannot be used with framing 'spp': its 2-byte magic can start any payload`)
   const { versions } = options
   if (versions !== undefined && (!Array.isArray(versions) || versions.length !== 1 || versions[0] !== 2)) {
     invalid('versions: only [2] applies to a dgram socket (PROXY v1 is a TCP text line)')
   }
-  if (typeof flowTtl !== 'number' || !(flowTtl > 0) || flowTtl > 2 ** 31 - 1) invalid('flowTtl must be a positive number of milliseconds')
+  if (typeof flowTtl !== 'number' || !(flowTtl > 0) || flowTtl > 2 ** 31 - 1)
+    invalid('flowTtl must be a positive number of milliseconds')
   if (!Number.isInteger(maxFlows) || maxFlows < 1) invalid('maxFlows must be a positive integer')
   if (onHeader !== undefined && typeof onHeader !== 'function') invalid('onHeader must be a function')
   const parse: ParseOptions = {

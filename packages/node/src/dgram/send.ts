@@ -47,8 +47,13 @@ export function wrapSend(socket: DgramSocket, ctx: SendContext): void {
     const port = args[pi]
     const given = args[pi + 1]
     // Connected sockets (no port) and sends without an address literal are not routed: they go as given.
-    if ((typeof port !== 'number' && typeof port !== 'string') || typeof given !== 'string' || isIP(given) === 0) {
-      return send.apply(this, args)
+    if (
+      (typeof port !== 'number' && typeof port !== 'string') ||
+      typeof given !== 'string' ||
+      isIP(given) === 0
+    ) {
+      send.apply(this, args)
+      return
     }
     let address: string = given
     const now = Date.now()
@@ -76,10 +81,11 @@ export function wrapSend(socket: DgramSocket, ctx: SendContext): void {
         return
       }
       ctx.stats.replies.direct++
-      return send.apply(this, args)
+      send.apply(this, args)
+      return
     }
     ctx.stats.replies.routed++
-    return routed(this, send, flow, args, sliced, callback, ctx.spp, Number(port), address)
+    routed(this, send, flow, args, sliced, callback, ctx.spp, Number(port), address)
   } as Send
 }
 

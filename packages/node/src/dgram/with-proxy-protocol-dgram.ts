@@ -10,10 +10,22 @@
  * delivered with the header inside the payload.
  */
 import type { Socket as DgramSocket, RemoteInfo } from 'node:dgram'
-import { ErrorCodes, type ParseResult, ProxyProtocolError, parse, parseSpp, type SppParseResult } from '@proxyproto/core'
+import {
+  ErrorCodes,
+  type ParseResult,
+  ProxyProtocolError,
+  parse,
+  parseSpp,
+  type SppParseResult,
+} from '@proxyproto/core'
 import { createInfo, kProxyInfo, type Peer, type ProxyInfo } from '../info.js'
 import { flowKey, FlowTable } from './flows.js'
-import { type DatagramHeader, type DatagramProxyProtocolOptions, type ResolvedDatagramOptions, resolveDatagramOptions } from './options.js'
+import {
+  type DatagramHeader,
+  type DatagramProxyProtocolOptions,
+  type ResolvedDatagramOptions,
+  resolveDatagramOptions,
+} from './options.js'
 import { wrapSend } from './send.js'
 import { createDatagramStats, type DatagramStats } from './stats.js'
 
@@ -32,9 +44,15 @@ interface State {
   warned: Set<string>
 }
 
-export function withProxyProtocolDgram<S extends DgramSocket>(socket: S, options?: DatagramProxyProtocolOptions): S {
+export function withProxyProtocolDgram<S extends DgramSocket>(
+  socket: S,
+  options?: DatagramProxyProtocolOptions,
+): S {
   if ((socket as unknown as Record<symbol, unknown>)[kState]) {
-    throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'this socket is already prepared by withProxyProtocol')
+    throw new ProxyProtocolError(
+      ErrorCodes.INVALID_OPTION,
+      'this socket is already prepared by withProxyProtocol',
+    )
   }
   const resolved = resolveDatagramOptions(options)
   const stats = createDatagramStats()
@@ -48,12 +66,12 @@ export function withProxyProtocolDgram<S extends DgramSocket>(socket: S, options
     warned: new Set(),
   }
   Object.defineProperty(socket, kState, { value: state })
-  socket.emit = function emit_(this: DgramSocket, event: string | symbol, a?: unknown, b?: unknown): boolean {
+  socket.emit = function emit_(this: DgramSocket, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'message') {
-      onMessage(state, a as Buffer, b as RemoteInfo)
+      onMessage(state, args[0] as Buffer, args[1] as RemoteInfo)
       return true
     }
-    return Reflect.apply(emit, this, arguments) as boolean
+    return emit.call(this, event, ...args)
   } as DgramSocket['emit']
   wrapSend(socket, {
     flows: state.flows,
@@ -84,7 +102,15 @@ function onMessage(state: State, msg: Buffer, rinfo: RemoteInfo): void {
       stats.direct++
       deliver(state, msg, createInfo(null, peer))
     } else {
-      drop(state, new ProxyProtocolError(ErrorCodes.UNTRUSTED_PEER, `peer ${peer.address} is not trusted to send a PROXY header`, { cause }), rinfo)
+      drop(
+        state,
+        new ProxyProtocolError(
+          ErrorCodes.UNTRUSTED_PEER,
+          `peer ${peer.address} is not trusted to send a PROXY header`,
+          { cause },
+        ),
+        rinfo,
+      )
     }
     return
   }
@@ -96,7 +122,14 @@ function onMessage(state: State, msg: Buffer, rinfo: RemoteInfo): void {
     return
   }
   if (result.status === 'incomplete') {
-    drop(state, new ProxyProtocolError(ErrorCodes.DATAGRAM_TRUNCATED, `datagram of ${msg.length} bytes ends inside its PROXY header`), rinfo)
+    drop(
+      state,
+      new ProxyProtocolError(
+        ErrorCodes.DATAGRAM_TRUNCATED,
+        `datagram of ${msg.length} bytes ends inside its PROXY header`,
+      ),
+      rinfo,
+    )
     return
   }
   if (result.status === 'absent') {
@@ -105,7 +138,14 @@ function onMessage(state: State, msg: Buffer, rinfo: RemoteInfo): void {
   }
   const header: DatagramHeader = result.header
   if (header.transport === 'STREAM') {
-    drop(state, new ProxyProtocolError(ErrorCodes.TRANSPORT_MISMATCH, 'PROXY header names a STREAM (TCP) transport on a datagram socket'), rinfo)
+    drop(
+      state,
+      new ProxyProtocolError(
+        ErrorCodes.TRANSPORT_MISMATCH,
+        'PROXY header names a STREAM (TCP) transport on a datagram socket',
+      ),
+      rinfo,
+    )
     return
   }
   const payload = msg.subarray(result.length)
@@ -149,9 +189,23 @@ function bare(state: State, msg: Buffer, rinfo: RemoteInfo, peer: Peer): void {
     return
   }
   if (options.framing === 'v2-first') {
-    drop(state, new ProxyProtocolError(ErrorCodes.FLOW_UNKNOWN, `datagram from ${peer.address}:${peer.port} has no PROXY header and belongs to no live flow (was the flow's first datagram lost?)`), rinfo)
+    drop(
+      state,
+      new ProxyProtocolError(
+        ErrorCodes.FLOW_UNKNOWN,
+        `datagram from ${peer.address}:${peer.port} has no PROXY header and belongs to no live flow (was the flow's first datagram lost?)`,
+      ),
+      rinfo,
+    )
   } else {
-    drop(state, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, `trusted peer sent a datagram without a${options.framing === 'spp' ? 'n SPP' : ' PROXY v2'} header`), rinfo)
+    drop(
+      state,
+      new ProxyProtocolError(
+        ErrorCodes.HEADER_MISSING,
+        `trusted peer sent a datagram without a${options.framing === 'spp' ? 'n SPP' : ' PROXY v2'} header`,
+      ),
+      rinfo,
+    )
   }
 }
 
@@ -189,15 +243,22 @@ function drop(state: State, error: ProxyProtocolError, rinfo?: RemoteInfo): void
 }
 
 /** 'proxyProtocolError' (error, rinfo) when listened to; otherwise one process warning per code, never a throw. */
-function report(state: State, error: ProxyProtocolError, target: { address: string; port: number } | undefined): void {
+function report(
+  state: State,
+  error: ProxyProtocolError,
+  target: { address: string; port: number } | undefined,
+): void {
   if (state.socket.listenerCount('proxyProtocolError') > 0) {
     state.emit.call(state.socket, 'proxyProtocolError', error, target)
     return
   }
   if (state.warned.has(error.code)) return
   state.warned.add(error.code)
-  process.emitWarning(`${error.message} (further ${error.code} are counted in proxyProtocolStats(socket) without a warning)`, {
-    type: 'ProxyProtocolWarning',
-    code: error.code,
-  })
+  process.emitWarning(
+    `${error.message} (further ${error.code} are counted in proxyProtocolStats(socket) without a warning)`,
+    {
+      type: 'ProxyProtocolWarning',
+      code: error.code,
+    },
+  )
 }
