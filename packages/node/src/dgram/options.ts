@@ -82,6 +82,8 @@ const KNOWN = new Set([
 /** TCP options with no meaning for datagrams: named in the error instead of "unknown option". */
 const STREAM_ONLY: Record<string, string> = {
   headerTimeout: 'a datagram is whole: there is no header to wait for',
+  maxPending: 'no datagram waits for its header; maxFlows bounds the flow table',
+  reportHealthChecks: 'a datagram health check is a LOCAL header, counted in stats.local',
 }
 
 function invalid(message: string): never {

@@ -254,11 +254,10 @@ function report(
   }
   if (state.warned.has(error.code)) return
   state.warned.add(error.code)
+  const who = target === undefined ? 'a peer' : `${target.address}:${target.port}`
   process.emitWarning(
-    `${error.message} (further ${error.code} are counted in proxyProtocolStats(socket) without a warning)`,
-    {
-      type: 'ProxyProtocolWarning',
-      code: error.code,
-    },
+    `proxyproto dropped a datagram ${error.code === ErrorCodes.FLOW_EXPIRED ? 'to' : 'from'} ${who} (${error.code}): ${error.message}. ` +
+      "Listen for the socket's 'proxyProtocolError' event to handle drops yourself; this warning is shown once per code and socket (see docs/udp.md).",
+    { type: 'ProxyProtocolWarning', code: error.code },
   )
 }
