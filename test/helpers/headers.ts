@@ -35,16 +35,3 @@ export function v2Ssl(client = 0x01, source = CLIENT): Buffer {
   ]
   return Buffer.from(encode({ version: 2, family: 'IPv4', source, destination: DESTINATION, tlvs }))
 }
-
-/** Raw TLV bytes for a malformed SSL TLV (shorter than its 5-byte fixed part): decodeTlvs refuses it. */
-export function v2SslTruncated(source = CLIENT): Buffer {
-  return Buffer.from(
-    encode({
-      version: 2,
-      family: 'IPv4',
-      source,
-      destination: DESTINATION,
-      tlvs: [{ type: 0x20, value: Uint8Array.of(0x01) }],
-    }),
-  )
-}
