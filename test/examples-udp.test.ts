@@ -9,7 +9,7 @@ import type dgram from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, start, stopAll } from '../packages/cli/test/helpers.js'
-import { bindUdp, closeUdp, nextDatagram, portOf, sendTo } from '../packages/node/test/udp.js'
+import { bindUdp, closeUdp, nextDatagram, portOf, sendTo } from './helpers/udp.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const children: ChildProcess[] = []

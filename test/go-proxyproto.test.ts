@@ -12,10 +12,11 @@ import { type Framing, getProxyInfo, proxyProtocolStats, withProxyProtocol } fro
 import type dgram from 'node:dgram'
 import net from 'node:net'
 import { afterEach, beforeAll, expect, it } from 'vitest'
-import { bindUdp, closeUdp, collect, portOf } from '../packages/node/test/udp.js'
+import { bindUdp, closeUdp, collect, portOf } from './helpers/udp.js'
 import { assertBuilt, start, stopAll } from '../packages/cli/test/helpers.js'
 import { goPeer, goReceiver, runGo } from './helpers/go-peer.js'
-import { connectFrom, describePeer } from './helpers/peers.js'
+import { describePeer } from './helpers/peers.js'
+import { connect } from './helpers/sockets.js'
 
 const CLIENT_ADDRESS = '127.0.0.23'
 const cleanups: Array<() => unknown> = []
@@ -129,7 +130,7 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
         ...(send === 'v2' ? ['--tlv', 'authority=example.com', '--crc32c'] : []),
       ])
       const port = await relay.port()
-      const client = await connectFrom(CLIENT_ADDRESS, port)
+      const client = await connect(port, CLIENT_ADDRESS)
       client.end('hello')
       client.resume()
       const seen = await go.received

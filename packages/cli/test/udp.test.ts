@@ -6,7 +6,7 @@ import { parseSpp, parse } from '@proxyproto/core'
 import { getProxyInfo, proxyProtocolStats, withProxyProtocol, type Framing } from '@proxyproto/node'
 import type dgram from 'node:dgram'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { bindUdp, closeUdp, collect, nextDatagram, portOf, sendTo } from '../../node/test/udp.js'
+import { bindUdp, closeUdp, collect, nextDatagram, portOf, sendTo } from '../../../test/helpers/udp.js'
 import { assertBuilt, run, start, stopAll } from './helpers.js'
 
 beforeAll(assertBuilt)

@@ -14,8 +14,7 @@ import dgram from 'node:dgram'
 import { once } from 'node:events'
 import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { CLIENT, CLIENT6 } from './helpers.js'
-import { bindUdp, closeUdp, collect, dgramHeader, nextDatagram, portOf, sendTo } from './udp.js'
+import { bindUdp, CLIENT, CLIENT6, closeUdp, collect, dgramHeader, nextDatagram, portOf, sendTo } from './helpers.js'
 
 const open: dgram.Socket[] = []
 afterEach(async () => {

@@ -1,4 +1,4 @@
-/** The UDP side of the test kit: bound sockets, the next datagram, DGRAM headers. Not a test file. */
+/** The UDP side of the socket kit: bound sockets, the next datagram, DGRAM headers. Not a test file. */
 import { encode, type HeaderInput } from '@proxyproto/core'
 import dgram from 'node:dgram'
 import { once } from 'node:events'
