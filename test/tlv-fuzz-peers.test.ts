@@ -23,16 +23,16 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { haproxyGlobalExclusive, startHaproxyOnFreePorts } from './helpers/balancers.js'
 import { describePeer, findBinary, type PeerProcess } from './helpers/peers.js'
 import { tlsOptions } from './helpers/report-servers.js'
+import { Rng, seedFromEnv } from './helpers/random.js'
 import {
   closeServer,
-  listen,
   connect,
+  listen,
   parseHttpResponses,
   runPool,
   untilClosed,
   waitFor,
 } from './helpers/sockets.js'
-import { Rng, seedFromEnv } from './helpers/random.js'
 
 interface Seen {
   authority?: string

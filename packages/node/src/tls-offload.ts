@@ -14,7 +14,7 @@ import { getProxyInfo } from './info.js'
 
 /**
  * True when a trusted balancer's PROXY header says the client connected to it over TLS (the SSL TLV's
- * client bit). False without a header, for LOCAL, without an SSL TLV, or when that TLV is malformed.
+ * client bit). False without a header, for LOCAL, or without an SSL TLV.
  * Accepts what getProxyInfo accepts (a socket, a request).
  */
 export function clientUsedTls(target: Parameters<typeof getProxyInfo>[0]): boolean {
@@ -22,11 +22,8 @@ export function clientUsedTls(target: Parameters<typeof getProxyInfo>[0]): boole
   if (info?.header?.command !== 'PROXY') return false
   // Most headers carry no SSL TLV: look before decoding them all.
   if (!info.header.tlvs.some((t) => t.type === TlvType.SSL)) return false
-  try {
-    return info.tlvs.ssl?.ssl === true
-  } catch {
-    return false // a malformed TLV is not evidence of TLS, and must not throw into a handler
-  }
+  // A structurally broken SSL TLV is refused at parse time; tlvs never throws.
+  return info.tlvs.ssl?.ssl === true
 }
 
 /**

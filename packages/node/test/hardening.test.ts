@@ -14,7 +14,7 @@ import {
   withProxyProtocol,
 } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { closedWithin, closeServer, connect, listen, readAll, v1, v2 } from './helpers.js'
+import { closeServer, closedWithin, connect, listen, readAll, v1, v2 } from './helpers.js'
 
 const open: net.Server[] = []
 afterEach(async () => {
