@@ -16,6 +16,8 @@ export {
   decodeUniqueId,
 } from './tlv.js'
 export type { DecodedTlvs, SslInfo } from './tlv.js'
+export { tlvToJSON } from './tlv-json.js'
+export type { TlvJson } from './tlv-json.js'
 export { ErrorCodes, ProxyProtocolError, isProxyProtocolError } from './errors.js'
 export type { ErrorCode, ProxyProtocolErrorOptions } from './errors.js'
 export {

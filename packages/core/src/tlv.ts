@@ -5,6 +5,7 @@
  */
 import { SslClient, SslSubType, TlvType } from './constants.js'
 import { ErrorCodes, fail } from './errors.js'
+import { ParsedSslSubTlv } from './tlv-json.js'
 import type { Tlv } from './types.js'
 
 // ignoreBOM: a leading U+FEFF is part of the value; dropping it would let two values compare equal.
@@ -111,7 +112,7 @@ export function decodeSsl(value: Uint8Array): SslInfo {
     const len = (value[p + 1]! << 8) | value[p + 2]!
     if (p + 3 + len > value.length) fail(ErrorCodes.TLV_INVALID, `SSL sub-TLV 0x${type.toString(16)} runs past the end of the SSL TLV`, p)
     const v = value.subarray(p + 3, p + 3 + len)
-    info.tlvs.push({ type, value: v })
+    info.tlvs.push(new ParsedSslSubTlv(type, v))
     const key = SSL_TEXT[type]
     // The CN is UTF-8 (§2.2.6); the other names are US-ASCII. Every copy is validated; the first one
     // wins, as in decodeTlvs.
