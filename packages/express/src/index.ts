@@ -13,11 +13,10 @@ import {
   type ProxyHeader,
   ProxyProtocolError,
   type ProxyProtocolOptions,
-  proxyHeaderOf,
   validateProxyProtocolOptions,
-  withErrorPrefix,
   withProxyProtocol,
 } from '@proxyproto/node'
+import { proxyHeaderOf, withErrorPrefix } from '@proxyproto/node/adapter'
 
 export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
 export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError } from '@proxyproto/node'

@@ -6,7 +6,8 @@
  * parser runs, so `request.ip` and `request.socket.remoteAddress` are the client's without
  * `trustProxy`. `request.proxyHeader` exposes the header.
  */
-import { type ProxyHeader, type ProxyProtocolOptions, prefixError, proxyHeaderOf, withProxyProtocol } from '@proxyproto/node'
+import { type ProxyHeader, type ProxyProtocolOptions, withProxyProtocol } from '@proxyproto/node'
+import { prefixError, proxyHeaderOf } from '@proxyproto/node/adapter'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 

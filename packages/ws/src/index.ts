@@ -14,11 +14,10 @@ import {
   type ProxyHeader,
   ProxyProtocolError,
   type ProxyProtocolOptions,
-  proxyHeaderOf,
   validateProxyProtocolOptions,
-  withErrorPrefix,
   withProxyProtocol,
 } from '@proxyproto/node'
+import { proxyHeaderOf, withErrorPrefix } from '@proxyproto/node/adapter'
 import { type ServerOptions as WsServerOptions, type WebSocket, WebSocketServer as WsWebSocketServer } from 'ws'
 
 export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
