@@ -19,7 +19,7 @@ import {
 import { proxyHeaderOf, withErrorPrefix } from '@proxyproto/node/adapter'
 
 export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
-export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError } from '@proxyproto/node'
+export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError, requireProxyInfo } from '@proxyproto/node'
 
 declare global {
   namespace Express {

@@ -12,7 +12,7 @@ import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 
 export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
-export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError } from '@proxyproto/node'
+export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError, requireProxyInfo } from '@proxyproto/node'
 
 declare module 'fastify' {
   interface FastifyRequest {

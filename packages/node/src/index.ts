@@ -1,5 +1,6 @@
 export { isProxyProtocolEnabled, proxyProtocolStats, withProxyProtocol } from './with-proxy-protocol.js'
 export { getProxyInfo, kProxyInfo } from './info.js'
+export { requireProxyInfo, requireProxyProtocolStats } from './require.js'
 export type { Peer, ProxyInfo } from './info.js'
 export { compileTrust, DEFAULT_TRUST } from './trust.js'
 export type { TrustFunction, TrustInput } from './trust.js'
