@@ -11,121 +11,13 @@
  * balancer addresses they name (127.0.0.23, 10.0.0.5) exist on its loopback interface. `proxyproto`
  * runs from node_modules/.bin, as after `npm install --global @proxyproto/cli`.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BEFORE, commandsOf, isTranscript, type Plan, planFor } from './docs/commands.js'
+import { BEFORE, commandsOf, comparable, isTranscript, type Plan, planFor } from './docs/commands.js'
 import { blocks, docFiles, ROOT } from './docs/markdown.js'
+import { canNamespace, kill, killAll, Namespace, type Proc } from './docs/namespace.js'
 
-const CI = process.env['CI'] === 'true'
-const canNamespace = (() => {
-  try {
-    execFileSync('unshare', ['-n', 'true'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
-if (!canNamespace && CI)
-  throw new Error(
-    'docs-commands: `unshare -n` failed; CI runs as root and must be able to create a network namespace',
-  )
-
-const ENV = {
-  ...process.env,
-  PATH: `${ROOT}node_modules/.bin:${process.env['PATH']}`,
-  TURBO_TELEMETRY_DISABLED: '1',
-  DO_NOT_TRACK: '1',
-  NO_COLOR: '1',
-}
-const live = new Set<ChildProcess>()
-const kill = (child: ChildProcess) => {
-  live.delete(child)
-  if (child.exitCode === null && child.signalCode === null && child.pid) {
-    try {
-      process.kill(-child.pid, 'SIGKILL') // the whole group: npm -> turbo -> node
-    } catch {}
-  }
-}
-afterAll(() => {
-  for (const child of [...live]) kill(child)
-})
-
-class Namespace {
-  readonly holder = spawn('unshare', ['-n', '--', 'sleep', '3600'], { stdio: 'ignore', detached: true })
-  constructor() {
-    live.add(this.holder)
-  }
-  sh(command: string, stdin: 'pipe' | 'ignore' = 'ignore'): Proc {
-    const child = spawn('nsenter', ['-t', String(this.holder.pid), '-n', '--', 'bash', '-c', command], {
-      cwd: ROOT,
-      env: ENV,
-      detached: true,
-      stdio: [stdin, 'pipe', 'pipe'],
-    })
-    live.add(child)
-    return new Proc(child)
-  }
-  async setUp(): Promise<void> {
-    // The holder is in its own namespace once its net namespace differs from ours.
-    const own = readlinkSync('/proc/self/ns/net')
-    const deadline = Date.now() + 10_000
-    while (
-      this.holder.pid === undefined ||
-      readlinkSync(`/proc/${this.holder.pid}/ns/net`, { encoding: 'utf8' }) === own
-    ) {
-      if (Date.now() > deadline) throw new Error('unshare -n: no new network namespace within 10 s')
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    const r = await this.sh('ip link set lo up && ip addr add 10.0.0.5/32 dev lo').exit(10_000)
-    if (r.status !== 0) throw new Error(`namespace set-up failed: ${r.output}`)
-  }
-}
-
-class Proc {
-  output = ''
-  private waiters: Array<() => void> = []
-  readonly exited: Promise<number | null>
-  constructor(readonly child: ChildProcess) {
-    const take = (c: Buffer) => {
-      this.output += c.toString()
-      for (const w of this.waiters) w()
-    }
-    child.stdout?.on('data', take)
-    child.stderr?.on('data', take)
-    this.exited = new Promise((resolve) => child.on('close', (status) => resolve(status)))
-  }
-  /** Resolves with the match once the output matches `re`; rejects after `ms` or when the process ends first. */
-  waitFor(re: RegExp, ms: number): Promise<RegExpExecArray> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(this.output)
-        if (m) {
-          clearTimeout(timer)
-          resolve(m)
-        }
-      }
-      const timer = setTimeout(
-        () => reject(new Error(`no ${re} within ${ms} ms; output:\n${this.output}`)),
-        ms,
-      )
-      this.waiters.push(check)
-      void this.exited.then(() => {
-        check()
-        clearTimeout(timer)
-        reject(new Error(`exited before printing ${re}; output:\n${this.output}`))
-      })
-      check()
-    })
-  }
-  async exit(ms: number): Promise<{ status: number | null; output: string }> {
-    const timer = setTimeout(() => kill(this.child), ms)
-    const status = await this.exited
-    clearTimeout(timer)
-    live.delete(this.child)
-    return { status, output: this.output }
-  }
-}
+afterAll(killAll)
 
 const hostOf = (printed: string) =>
   printed === '0.0.0.0' || printed === '[::]' || printed === '::'
@@ -150,7 +42,10 @@ async function probe(
 const files = docFiles()
   .map((file) => ({
     file,
-    shell: blocks(file).filter((b) => b.lang === 'sh' || b.lang === 'bash' || b.lang === 'shell'),
+    // Shell blocks, and unlabelled blocks that are terminal transcripts (`$ command`, then its output).
+    shell: blocks(file).filter(
+      (b) => ['sh', 'bash', 'shell'].includes(b.lang) || (b.lang === '' && isTranscript(b)),
+    ),
   }))
   .filter((f) => f.shell.length > 0)
 
@@ -221,8 +116,17 @@ describe.skipIf(!canNamespace)('every shell command in the docs runs as written'
                   break
                 }
                 case 'transcript': {
+                  if (plan.server) {
+                    const p = ns.sh(command)
+                    const ready = shown.split('\n')[0]!
+                    await p.waitFor(/listening on \S+:\d+/, 30_000)
+                    if (p.output.split('\n')[0] !== ready)
+                      problems.push(`${where}\n    the docs show ${ready}; it printed:\n${p.output}`)
+                    kill(p.child)
+                    break
+                  }
                   const r = await ns.sh(command).exit(30_000)
-                  if (r.output.trim() !== shown.trim())
+                  if (comparable(r.output) !== comparable(shown))
                     problems.push(`${where}\n    the docs show:\n${shown}    it printed:\n${r.output}`)
                   break
                 }

@@ -22,13 +22,15 @@ export type Plan =
       from?: string
       path?: string
       stopAfterBlock?: boolean
+      /** Run in a namespace of its own and stopped after the probe: a variant of a server above, on its port. */
+      isolated?: boolean
     }
   /** `... &`: a balancer started in the background for the commands after it; ready on its "listening on" line. */
   | { kind: 'background' }
   /** An interactive client: `input` is typed, `expect` must come back, then it is stopped. */
   | { kind: 'interactive'; input: string; expect: RegExp }
   /** A `$ command` line with its output below it: exits (any status), and prints exactly what is shown. */
-  | { kind: 'transcript' }
+  | { kind: 'transcript'; server?: boolean }
   /** Not a command of its own (what you type into the client above). */
   | { kind: 'input'; why: string }
   | { kind: 'excluded'; why: string }
@@ -171,7 +173,12 @@ function examplePlan(command: string): Plan | undefined {
 
 /** The plan for one command of `block`; undefined when no rule covers it (the test then fails). */
 export function planFor(command: string, block: Block, transcript = false): Plan | undefined {
-  if (transcript) return { kind: 'transcript' }
+  if (transcript) {
+    if (/ &$/.test(command)) return { kind: 'background' }
+    // A relay or echo runs until stopped: its first line (the ready line) must be the one shown.
+    if (/^proxyproto (relay|echo) /.test(command)) return { kind: 'transcript', server: true }
+    return { kind: 'transcript' }
+  }
   for (const rule of RULES)
     if (rule.match.test(command) && (!rule.file || rule.file.test(block.file))) return rule.plan
   const example = examplePlan(command)
@@ -207,6 +214,13 @@ export interface Command {
   transcript: boolean
 }
 
+/**
+ * A transcript's output as compared: the TCP peer's ephemeral port differs on every run, so it is masked
+ * (`"peer":{"address":"::ffff:127.0.0.1","port":40118,...}` -> `"port":PORT`).
+ */
+export const comparable = (output: string): string =>
+  output.replace(/("peer":\{"address":"[^"]*","port":)\d+/g, '$1PORT').trim()
+
 /** Whether a block is a terminal transcript: `$ command` lines, each followed by its output. */
 export const isTranscript = (block: Block): boolean => /^\$ /m.test(block.code)
 
@@ -217,9 +231,13 @@ export function commandsOf(block: Block): Command[] {
   if (isTranscript(block)) {
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!
-      if (line.startsWith('$ '))
-        out.push({ command: line.slice(2), line: block.line + 1 + i, shown: '', transcript: true })
-      else if (out.length > 0) out.at(-1)!.shown += `${line}\n`
+      if (line.startsWith('$ ')) {
+        let command = line.slice(2)
+        const at = i
+        while (command.endsWith('\\') && i + 1 < lines.length)
+          command = `${command.slice(0, -1).trimEnd()} ${lines[++i]!.trim()}`
+        out.push({ command, line: block.line + 1 + at, shown: '', transcript: true })
+      } else if (out.length > 0) out.at(-1)!.shown += `${line}\n`
     }
     return out
   }
