@@ -2,7 +2,7 @@
  * Prepares a net/http/https/tls/http2 server so that every accepted connection has its PROXY header
  * taken off before any protocol parser sees a byte, and then reports the real client.
  *
- * How (see NOTES on handing a socket to Node's servers): the server's 'connection' event is held back
+ * How (Node documents that user code may emit a server's 'connection' event to hand it a socket): the server's 'connection' event is held back
  * until the header is read; the header is read in paused mode ('readable' + read()), the bytes after it
  * are unshift()ed, and the socket is handed to the server's own listeners without resume(), so HTTP/1,
  * TLS and HTTP/2 (which read what is already buffered) receive every byte in order. After the hand-off
