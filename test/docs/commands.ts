@@ -79,6 +79,10 @@ const RULES: Rule[] = [
     },
   },
   {
+    match: /^npm install --save-dev @types\/ws$/,
+    plan: { kind: 'excluded', why: "adds ws's types to your own project; this repository has them (devDependencies)" },
+  },
+  {
     match: /^(aws|gcloud|az|kubectl) /,
     plan: { kind: 'excluded', why: 'needs a real cloud account or cluster' },
   },
