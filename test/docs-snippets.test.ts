@@ -15,7 +15,12 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { blocks, docFiles, ROOT } from './docs/markdown.js'
 import { canNamespace, kill, killAll, Namespace } from './docs/namespace.js'
 
-afterAll(killAll)
+/** Files written beside READMEs (blocks with relative imports): removed when the test ends. */
+const written: string[] = []
+afterAll(() => {
+  killAll()
+  for (const f of written) if (!f.startsWith(DIR)) rmSync(f, { force: true })
+})
 
 const DIR = `${ROOT}.cache/docs-snippets/`
 const CODE = new Set(['js', 'ts', 'javascript', 'typescript', 'mjs'])
@@ -26,6 +31,8 @@ interface Snippet {
   prelude: string
   code: string
   notCode: string | undefined
+  /** `import x = require(...)`: a CommonJS TypeScript program, checked as .cts and run as CommonJS. */
+  cjs: boolean
   /** `<!-- client-of-previous: ... -->`: a client for the program in the block before it, run against it. */
   clientOfPrevious: boolean
 }
@@ -38,9 +45,15 @@ const snippets: Snippet[] = docFiles().flatMap((file) =>
       const notCode = /^not-code:\s*([\s\S]*)$/.exec(b.note ?? '')?.[1]
       const name = `${file.replace(/[/.]/g, '_')}_${b.line}`
       const clientOfPrevious = /^client-of-previous:/.test(b.note ?? '')
+      const cjs = /^import \w+ = require\(/m.test(b.code)
+      // A relative import (`./app.mjs`): the block is checked and run beside its README, where that file is.
+      const base = /from '\.\.?\//.test(b.code)
+        ? `${ROOT}${file.replace(/[^/]*$/, '')}.docs-snippet-${b.line}`
+        : `${DIR}${name}`
       return {
         where: `${file}:${b.line}`,
-        file: `${DIR}${name}.mts`,
+        file: `${base}.${cjs ? 'cts' : 'mts'}`,
+        cjs,
         prelude,
         code: b.code,
         notCode,
@@ -57,8 +70,10 @@ describe('every code block in the docs', () => {
     rmSync(DIR, { recursive: true, force: true })
     mkdirSync(DIR, { recursive: true })
     const checked = snippets.filter((s) => s.notCode === undefined)
-    for (const s of checked)
-      writeFileSync(s.file, `${s.prelude ? `${s.prelude}\n` : ''}${s.code}\nexport {}\n`)
+    for (const s of checked) {
+      writeFileSync(s.file, `${s.prelude ? `${s.prelude}\n` : ''}${s.code}\n${s.cjs ? '' : 'export {}\n'}`)
+      written.push(s.file)
+    }
     const program = ts.createProgram(
       checked.map((s) => s.file),
       {
@@ -69,6 +84,8 @@ describe('every code block in the docs', () => {
         moduleResolution: ts.ModuleResolutionKind.NodeNext,
         types: ['node'],
         skipLibCheck: true,
+        // A block may import a JavaScript file beside its README (examples/next-custom-server: ./app.mjs).
+        allowJs: true,
         esModuleInterop: true,
       },
     )
@@ -101,12 +118,14 @@ describe('every code block in the docs', () => {
     const write = (s: Snippet) => {
       const js = ts.transpileModule(s.code, {
         compilerOptions: {
-          module: ts.ModuleKind.ESNext,
+          module: s.cjs ? ts.ModuleKind.CommonJS : ts.ModuleKind.ESNext,
           target: ts.ScriptTarget.ES2022,
           verbatimModuleSyntax: false,
+          esModuleInterop: true,
         },
       }).outputText
-      const path = s.file.replace(/\.mts$/, '.mjs')
+      const path = s.file.replace(/\.[mc]ts$/, s.cjs ? '.cjs' : '.mjs')
+      written.push(path)
       writeFileSync(path, js)
       return path
     }

@@ -15,7 +15,7 @@ export {
   decodeTlvs,
   decodeUniqueId,
 } from './tlv.js'
-export type { DecodedTlvs, SslInfo } from './tlv.js'
+export type { DecodedTlvs, InvalidTlv, SslInfo } from './tlv.js'
 export { tlvToJSON } from './tlv-json.js'
 export type { TlvJson } from './tlv-json.js'
 export { ErrorCodes, ProxyProtocolError, isProxyProtocolError } from './errors.js'

@@ -7,11 +7,11 @@ import {
   requireProxyProtocolStats,
   withProxyProtocol,
 } from '../src/index.js'
-import { CLIENT, close, connect, listen, readAll, v2 } from './helpers.js'
+import { CLIENT, closeServer, connect, listen, readAll, v2 } from './helpers.js'
 
 const servers: http.Server[] = []
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map(close))
+  await Promise.all(servers.splice(0).map(closeServer))
 })
 
 describe('requireProxyInfo and requireProxyProtocolStats', () => {
