@@ -31,6 +31,7 @@ async function probe(
 ): Promise<string> {
   const args = JSON.stringify({
     ...target,
+    ...(plan.via ? { port: plan.via } : {}),
     from: plan.from ?? '127.0.0.1',
     mode: plan.probe,
     path: plan.path,

@@ -4,7 +4,7 @@
  */
 import type { Block } from './markdown.js'
 
-export type ProbeMode = 'http' | 'tls-http' | 'line' | 'ws' | 'socket.io' | 'http-from-client'
+export type ProbeMode = 'http' | 'tls-http' | 'line' | 'ws' | 'socket.io' | 'http-from-client' | 'udp'
 
 export type Plan =
   /** Runs to completion and exits 0 (and prints `expect`, when the docs show it). `run` replaces the command, said why. */
@@ -24,9 +24,11 @@ export type Plan =
       stopAfterBlock?: boolean
       /** Run in a namespace of its own and stopped after the probe: a variant of a server above, on its port. */
       isolated?: boolean
+      /** Probe this port instead of the server's own: the balancer in front of it. */
+      via?: number
     }
   /** `... &`: a balancer started in the background for the commands after it; ready on its "listening on" line. */
-  | { kind: 'background' }
+  | { kind: 'background'; why?: string }
   /** An interactive client: `input` is typed, `expect` must come back, then it is stopped. */
   | { kind: 'interactive'; input: string; expect: RegExp }
   /** A `$ command` line with its output below it: exits (any status), and prints exactly what is shown. */
@@ -85,7 +87,10 @@ const RULES: Rule[] = [
   },
   {
     match: /^npm install --save-dev @types\/ws$/,
-    plan: { kind: 'excluded', why: "adds ws's types to your own project; this repository has them (devDependencies)" },
+    plan: {
+      kind: 'excluded',
+      why: "adds ws's types to your own project; this repository has them (devDependencies)",
+    },
   },
   {
     match: /^(aws|gcloud|az|kubectl) /,
@@ -153,6 +158,41 @@ const RULES: Rule[] = [
       expect: '127.0.0.23',
       stopAfterBlock: true,
     },
+  },
+  {
+    match: /^npm run example:(dns|udp-game)$/,
+    plan: {
+      kind: 'background',
+      why: 'a UDP server: its ready line is checked; the requests are the commands after it',
+    },
+  },
+  {
+    match: /^npx proxyproto relay --udp --listen 7777 --target 127\.0\.0\.1:7778 --send spp$/,
+    plan: {
+      kind: 'background',
+      why: 'the balancer in front of the UDP game; players are the nc sessions the text describes',
+    },
+  },
+  {
+    match: /^dig @127\.0\.0\.1 -p 5353 /,
+    plan: {
+      kind: 'excluded',
+      why: 'asks dnsdist, configured by the lua block above, which this test does not start (test/ runs the example behind real dnsdist)',
+    },
+  },
+  {
+    match: /^echo hello \| nc -u -w1 -s 127\.0\.0\.23 127\.0\.0\.1 5353$/,
+    plan: { kind: 'exit', expect: /127\.0\.0\.23/ },
+  },
+  // UDP: the relay (a local Cloudflare Spectrum) in front of the echo on the next line; the echo is asked
+  // through the relay, from 127.0.0.23, and its answer comes back the same way.
+  {
+    match: /^npx proxyproto relay --udp --listen 5353 --target 127\.0\.0\.1:5300 --send spp$/,
+    plan: { kind: 'background' },
+  },
+  {
+    match: /^npx proxyproto echo --udp --listen 5300 --framing spp$/,
+    plan: { kind: 'server', probe: 'udp', from: '127.0.0.23', via: 5353, expect: '127.0.0.23' },
   },
   { match: /^npx proxyproto echo --listen 9000$/, plan: { kind: 'server', probe: 'line', expect: CLIENT } },
   {

@@ -15,7 +15,17 @@ const header = Buffer.from(
     destination: { address: '198.51.100.10', port: 443 },
   }),
 )
-if (mode === 'wait') {
+if (mode === 'udp') {
+  // A datagram from `from` to host:port (the balancer); the answer that comes back through it is printed.
+  const { createSocket } = await import('node:dgram')
+  const udp = createSocket('udp4')
+  setTimeout(() => process.exit(1), 10_000).unref()
+  udp.on('message', (m) => {
+    process.stdout.write(m.toString('latin1'))
+    process.exit(0)
+  })
+  udp.bind(0, from, () => udp.send('hello', port, host))
+} else if (mode === 'wait') {
   // Until something listens on host:port (a server that prints no ready line), at most 30 s.
   const deadline = Date.now() + 30_000
   const attempt = () =>

@@ -9,12 +9,16 @@
  * none of our listeners remain on the socket: no per-request or per-byte cost.
  */
 import { ErrorCodes, type ProxyHeader, ProxyProtocolError, parse } from '@proxyproto/core'
+import { Socket as DgramSocket } from 'node:dgram'
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer, type TLSSocket } from 'node:tls'
 import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './info.js'
 import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { kPending, Pending, PendingQueue, type PendingSocket } from './pending.js'
 import { createStats, type ProxyProtocolStats } from './stats.js'
+import type { DatagramProxyProtocolOptions } from './dgram/options.js'
+import type { DatagramStats } from './dgram/stats.js'
+import { withProxyProtocolDgram } from './dgram/with-proxy-protocol-dgram.js'
 import { warnOnce } from './warn.js'
 
 const kState = Symbol.for('proxyproto.server')
@@ -41,14 +45,18 @@ const peerKey = (address: string | undefined, port: number | undefined): string 
  * Prepares `server` and returns it. Callable before or after listen(). Throws ERR_PROXY_INVALID_OPTION
  * for bad options or a server that is already prepared.
  */
-export function withProxyProtocol<S extends NetServer>(server: S, options?: ProxyProtocolOptions): S {
+export function withProxyProtocol<S extends DgramSocket>(socket: S, options?: DatagramProxyProtocolOptions): S
+export function withProxyProtocol<S extends NetServer>(server: S, options?: ProxyProtocolOptions): S
+export function withProxyProtocol<S extends NetServer | DgramSocket>(server: S, options?: ProxyProtocolOptions | DatagramProxyProtocolOptions): S {
+  // A dgram socket takes the datagram path (dgram/): headers per datagram, flows for replies.
+  if (server instanceof DgramSocket) return withProxyProtocolDgram(server, options as DatagramProxyProtocolOptions)
   if (!(server instanceof NetServer)) {
     throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'withProxyProtocol expects a net.Server (http, https, tls and http2 servers are ones)')
   }
   if ((server as unknown as Record<symbol, unknown>)[kState]) {
     throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'this server is already prepared by withProxyProtocol')
   }
-  const resolved = resolveOptions(options)
+  const resolved = resolveOptions(options as ProxyProtocolOptions)
   const target = server as NetServer
   const emit = target.emit as Emit
   const state = {
@@ -121,7 +129,9 @@ export function isProxyProtocolEnabled(server: unknown): boolean {
 }
 
 /** The counters of a prepared server (a live object), or undefined. */
-export function proxyProtocolStats(server: NetServer): ProxyProtocolStats | undefined {
+export function proxyProtocolStats(socket: DgramSocket): DatagramStats | undefined
+export function proxyProtocolStats(server: NetServer): ProxyProtocolStats | undefined
+export function proxyProtocolStats(server: NetServer | DgramSocket): ProxyProtocolStats | DatagramStats | undefined {
   return (server as unknown as Record<symbol, State | undefined>)[kState]?.stats
 }
 
