@@ -5,6 +5,7 @@
  * HAProxy (`send-proxy`, and `send-proxy-v2` with the crc32c and unique-id TLVs), so the handler can only
  * know the client from the header.
  */
+import { execFile } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
 import http2 from 'node:http2'
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { startHaproxyOnFreePorts } from './balancers.js'
 import { haproxyGlobal, type PeerProcess, waitForPort } from './peers.js'
-import { describeRuntime, type JsonChild, type RuntimeName, runtimeArgs, startJsonChild } from './runtimes.js'
+import { describeRuntime, ROOT, type JsonChild, type RuntimeName, runtimeArgs, runtimeTestArgs, startJsonChild } from './runtimes.js'
 import { CLIENT_ADDRESS } from './sockets.js'
 
 /** The table's columns; each is one or more servers in app.mjs. */
@@ -260,6 +261,19 @@ export function runtimeSuite(runtime: RuntimeName): void {
       )
       expect(refused).toEqual(REFUSED[runtime])
       for (const server of SERVERS) expect(ready[server], server).toBeDefined()
+    })
+
+    it('@proxyproto/core passes its portable suite with the runtime\'s own test command', async () => {
+      const file = 'packages/core/test/portable/core.test.mjs'
+      const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        execFile(bin, runtimeTestArgs(runtime, file), { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+        )
+      })
+      expect(code, output).toBe(0)
+      // Each runner prints its own summary; all agree on six tests passing and none failing.
+      expect(output).toMatch(/\b6 pass(?:ed)?\b|# pass 6\b/)
+      expect(output).toMatch(/\b0 fail(?:ed)?\b|# fail 0\b/)
     })
 
     it('a prepared http.Server keeps its listen(), address(), listening, events, close() and stats', async () => {

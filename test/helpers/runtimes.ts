@@ -45,6 +45,14 @@ export function runtimeArgs(name: RuntimeName, file: string, args: readonly stri
   return [file, ...args]
 }
 
+/** argv that runs the node:test file `file` with the runtime's own test command (each implements node:test). */
+export function runtimeTestArgs(name: RuntimeName, file: string): string[] {
+  // --no-check: the file is plain JS; Deno's type check of the dependency graph alone takes seconds.
+  if (name === 'deno') return ['test', '-A', '--no-check', '--node-modules-dir=manual', file]
+  if (name === 'bun') return ['test', `./${file}`]
+  return ['--test', file]
+}
+
 /**
  * `describe(name, fn)` when the runtime's binary exists; otherwise, under CI, a failing test saying so,
  * elsewhere a SKIP line (as describePeer does for HAProxy).
