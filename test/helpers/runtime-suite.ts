@@ -25,6 +25,18 @@ export type Cell = (typeof CELLS)[number]
 /** The servers app.mjs starts (http2 is h2c and h2; ws is its `port` and `server` modes). */
 const SERVERS = ['net', 'http', 'https', 'h2c', 'h2', 'express', 'fastify', 'ws-port', 'ws-server'] as const
 type Server = (typeof SERVERS)[number]
+/** The table column each server belongs to. */
+export const SERVER_CELL: Record<Server, Cell> = {
+  net: 'net',
+  http: 'http',
+  https: 'https',
+  h2c: 'http2',
+  h2: 'http2',
+  express: 'express',
+  fastify: 'fastify',
+  'ws-port': 'ws',
+  'ws-server': 'ws',
+}
 
 /**
  * What each runtime cannot do, with the code that proves it is refused rather than half-working.
