@@ -8,7 +8,10 @@ import { CELLS, REFUSED, SERVER_CELL } from './helpers/runtime-suite.js'
 import type { RuntimeName } from './helpers/runtimes.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const section = readme.slice(readme.indexOf('## Runtimes'), readme.indexOf('\n## ', readme.indexOf('## Runtimes') + 1))
+const section = readme.slice(
+  readme.indexOf('## Runtimes'),
+  readme.indexOf('\n## ', readme.indexOf('## Runtimes') + 1),
+)
 const rows = section
   .split('\n')
   .filter((l) => l.startsWith('| '))
@@ -26,7 +29,8 @@ describe('README runtime table', () => {
       const row = body.find((r) => r[0] === label)
       expect(row, label).toBeDefined()
       const expected: Record<string, string> = {}
-      for (const [server, code] of Object.entries(REFUSED[runtime])) expected[SERVER_CELL[server as keyof typeof SERVER_CELL]] = `refused: \`${code}\``
+      for (const [server, code] of Object.entries(REFUSED[runtime]))
+        expected[SERVER_CELL[server as keyof typeof SERVER_CELL]] = `refused: \`${code}\``
       const said = Object.fromEntries(CELLS.map((cell, i) => [cell, row![i + 1]!]))
       for (const cell of CELLS) {
         if (expected[cell]) expect(said[cell], cell).toBe(expected[cell])

@@ -16,7 +16,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { startHaproxyOnFreePorts } from './balancers.js'
 import { haproxyGlobal, type PeerProcess, waitForPort } from './peers.js'
-import { describeRuntime, ROOT, type JsonChild, type RuntimeName, runtimeArgs, runtimeTestArgs, startJsonChild } from './runtimes.js'
+import {
+  describeRuntime,
+  ROOT,
+  type JsonChild,
+  type RuntimeName,
+  runtimeArgs,
+  runtimeTestArgs,
+  startJsonChild,
+} from './runtimes.js'
 import { CLIENT_ADDRESS } from './sockets.js'
 
 /** The table's columns; each is one or more servers in app.mjs. */
@@ -50,7 +58,11 @@ export const REFUSED: Record<RuntimeName, Partial<Record<Server, string>>> = {
 }
 
 /** withProxyProtocol on an http.Server that already listens: fine on a net.Server, refused on the front-listener path. */
-const LATE_PREPARE: Record<RuntimeName, string> = { node: 'no error', deno: 'no error', bun: 'ERR_PROXY_UNSUPPORTED_SERVER' }
+const LATE_PREPARE: Record<RuntimeName, string> = {
+  node: 'no error',
+  deno: 'no error',
+  bun: 'ERR_PROXY_UNSUPPORTED_SERVER',
+}
 
 interface Seen {
   address: string
@@ -66,22 +78,34 @@ interface Seen {
 
 const TLS_CLIENT = { rejectUnauthorized: false }
 
-function request(port: number, secure: boolean, agent: http.Agent, path = '/'): Promise<{ status: number; body: string; localPort: number }> {
+function request(
+  port: number,
+  secure: boolean,
+  agent: http.Agent,
+  path = '/',
+): Promise<{ status: number; body: string; localPort: number }> {
   return new Promise((resolve, reject) => {
-    const req = (secure ? https : http).request({ host: '127.0.0.1', port, path, agent, ...TLS_CLIENT }, (res) => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (d: string) => {
-        body += d
-      })
-      res.on('end', () => resolve({ status: res.statusCode!, body, localPort: req.socket!.localPort! }))
-    })
+    const req = (secure ? https : http).request(
+      { host: '127.0.0.1', port, path, agent, ...TLS_CLIENT },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (d: string) => {
+          body += d
+        })
+        res.on('end', () => resolve({ status: res.statusCode!, body, localPort: req.socket!.localPort! }))
+      },
+    )
     req.on('error', reject)
     req.end()
   })
 }
 
 /** Two requests on one keep-alive connection from 127.0.0.23: what the handler saw each time, and the client's port. */
-async function httpTwice(port: number, secure: boolean, path = '/'): Promise<Array<Seen & { localPort: number }>> {
+async function httpTwice(
+  port: number,
+  secure: boolean,
+  path = '/',
+): Promise<Array<Seen & { localPort: number }>> {
   const Agent = secure ? https.Agent : http.Agent
   const agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: CLIENT_ADDRESS })
   try {
@@ -120,7 +144,14 @@ async function netTwice(port: number): Promise<Array<Seen & { localPort: number 
 async function h2Twice(port: number, secure: boolean): Promise<Array<Seen & { localPort: number }>> {
   const connect = (): net.Socket =>
     secure
-      ? tls.connect({ host: '127.0.0.1', port, localAddress: CLIENT_ADDRESS, ALPNProtocols: ['h2'], ...TLS_CLIENT })
+      ? // localAddress is passed on to net.connect (not in tls.ConnectionOptions' type)
+        tls.connect({
+          host: '127.0.0.1',
+          port,
+          localAddress: CLIENT_ADDRESS,
+          ALPNProtocols: ['h2'],
+          ...TLS_CLIENT,
+        } as tls.ConnectionOptions)
       : net.connect({ host: '127.0.0.1', port, localAddress: CLIENT_ADDRESS })
   let socket: net.Socket | undefined
   const session = http2.connect(`${secure ? 'https' : 'http'}://127.0.0.1:${port}`, {
@@ -193,7 +224,12 @@ function closedBy(socket: net.Socket): Promise<string> {
   })
 }
 
-function haproxyConfig(ports: Record<string, number>, balancer: number[], relayAccept: number, receiver: number): string {
+function haproxyConfig(
+  ports: Record<string, number>,
+  balancer: number[],
+  relayAccept: number,
+  receiver: number,
+): string {
   const lines = [haproxyGlobal()]
   let i = 0
   for (const [server, port] of Object.entries(ports)) {
@@ -216,7 +252,12 @@ function haproxyConfig(ports: Record<string, number>, balancer: number[], relayA
     '',
   )
   // In front of the relay that reads a header itself (--accept-proxy).
-  lines.push('listen relay-in', `  bind 127.0.0.1:${balancer[i++]}`, `  server relay 127.0.0.1:${relayAccept} send-proxy-v2`, '')
+  lines.push(
+    'listen relay-in',
+    `  bind 127.0.0.1:${balancer[i++]}`,
+    `  server relay 127.0.0.1:${relayAccept} send-proxy-v2`,
+    '',
+  )
   return lines.join('\n')
 }
 
@@ -235,29 +276,49 @@ export function runtimeSuite(runtime: RuntimeName): void {
       app = startJsonChild(bin, runtimeArgs(runtime, 'test/runtimes/app.mjs'))
       const line = await app.waitFor((l) => 'ready' in l, 30_000)
       ready = line.ready as typeof ready
-      const served = Object.fromEntries(Object.entries(ready).filter(([, p]) => typeof p === 'number')) as Record<string, number>
+      const served = Object.fromEntries(
+        Object.entries(ready).filter(([, p]) => typeof p === 'number'),
+      ) as Record<string, number>
       const names = Object.keys(served)
       // 2 frontends per served server, the receiver, the frontend of the accepting relay, and 3 relay ports (not HAProxy's).
       const count = names.length * 2 + 2 + 3
-      const started = await startHaproxyOnFreePorts(count, (p) => haproxyConfig(served, p, p[count - 3]!, p[count - 4]!))
+      const started = await startHaproxyOnFreePorts(count, (p) =>
+        haproxyConfig(served, p, p[count - 3]!, p[count - 4]!),
+      )
       haproxy = started.haproxy
       const p = started.ports
       names.forEach((name, i) => {
         front[name] = { v1: p[2 * i]!, v2: p[2 * i + 1]! }
       })
-      relayPorts = { acceptFront: p[names.length * 2]!, accept: p[count - 3]!, v2: p[count - 2]!, v1: p[count - 1]! }
+      relayPorts = {
+        acceptFront: p[names.length * 2]!,
+        accept: p[count - 3]!,
+        v2: p[count - 2]!,
+        v1: p[count - 1]!,
+      }
       const receiver = p[count - 4]!
       const relay = (listen: number, extra: string[]): JsonChild =>
         startJsonChild(
           bin,
-          runtimeArgs(runtime, 'test/runtimes/relay.mjs', ['relay', '--listen', `127.0.0.1:${listen}`, '--target', `127.0.0.1:${receiver}`, ...extra]),
+          runtimeArgs(runtime, 'test/runtimes/relay.mjs', [
+            'relay',
+            '--listen',
+            `127.0.0.1:${listen}`,
+            '--target',
+            `127.0.0.1:${receiver}`,
+            ...extra,
+          ]),
         )
       relays = [
         relay(relayPorts.v2, ['--send', 'v2', '--crc32c', '--tlv', 'authority=runtime.test']),
         relay(relayPorts.v1, ['--send', 'v1']),
         relay(relayPorts.accept, ['--send', 'v1', '--accept-proxy', '--trust', '127.0.0.1']),
       ]
-      await Promise.all([relayPorts.v2, relayPorts.v1, relayPorts.accept].map((port) => waitForPort(port, '127.0.0.1', { timeoutMs: 20_000 })))
+      await Promise.all(
+        [relayPorts.v2, relayPorts.v1, relayPorts.accept].map((port) =>
+          waitForPort(port, '127.0.0.1', { timeoutMs: 20_000 }),
+        ),
+      )
     }, 90_000)
 
     afterAll(async () => {
@@ -275,11 +336,15 @@ export function runtimeSuite(runtime: RuntimeName): void {
       for (const server of SERVERS) expect(ready[server], server).toBeDefined()
     })
 
-    it('@proxyproto/core passes its portable suite with the runtime\'s own test command', async () => {
+    it("@proxyproto/core passes its portable suite with the runtime's own test command", async () => {
       const file = 'packages/core/test/portable/core.test.mjs'
       const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        execFile(bin, runtimeTestArgs(runtime, file), { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+        execFile(
+          bin,
+          runtimeTestArgs(runtime, file),
+          { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
         )
       })
       expect(code, output).toBe(0)
@@ -320,13 +385,27 @@ export function runtimeSuite(runtime: RuntimeName): void {
       if (refusal !== undefined) continue
       it(`${server}: the handler sees the client 127.0.0.23 and its port behind send-proxy (v1)`, async () => {
         const seen = await exchange(server, front[server]!.v1)
-        for (const s of seen) expect(s).toMatchObject({ address: CLIENT_ADDRESS, port: s.localPort, version: 1, command: 'PROXY', cell: server })
-        if (seen.length > 1) expect(new Set(seen.map((s) => s.localPort)).size, 'one keep-alive connection').toBe(1)
+        for (const s of seen)
+          expect(s).toMatchObject({
+            address: CLIENT_ADDRESS,
+            port: s.localPort,
+            version: 1,
+            command: 'PROXY',
+            cell: server,
+          })
+        if (seen.length > 1)
+          expect(new Set(seen.map((s) => s.localPort)).size, 'one keep-alive connection').toBe(1)
       })
       it(`${server}: the handler sees the client and the crc32c and unique-id TLVs behind send-proxy-v2`, async () => {
         const seen = await exchange(server, front[server]!.v2)
         for (const s of seen) {
-          expect(s).toMatchObject({ address: CLIENT_ADDRESS, port: s.localPort, version: 2, command: 'PROXY', crc32c: true })
+          expect(s).toMatchObject({
+            address: CLIENT_ADDRESS,
+            port: s.localPort,
+            version: 2,
+            command: 'PROXY',
+            crc32c: true,
+          })
           expect(s.uniqueId).toBe(`${CLIENT_ADDRESS}:${s.localPort}`)
         }
       })
@@ -353,7 +432,11 @@ export function runtimeSuite(runtime: RuntimeName): void {
           noHeader.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
           partial.write('PROXY TCP4 1.2.3.4 ')
           expect(await Promise.all(closed), server).toEqual(['', '', ''])
-          for (const code of ['ERR_PROXY_UNTRUSTED_PEER', 'ERR_PROXY_HEADER_MISSING', 'ERR_PROXY_HEADER_TIMEOUT']) {
+          for (const code of [
+            'ERR_PROXY_UNTRUSTED_PEER',
+            'ERR_PROXY_HEADER_MISSING',
+            'ERR_PROXY_HEADER_TIMEOUT',
+          ]) {
             await app.waitFor((l) => l.cell === server && l.error === code)
           }
         }),
@@ -363,7 +446,11 @@ export function runtimeSuite(runtime: RuntimeName): void {
     it('http: proxyProtocolStats counts what this server accepted and refused', async () => {
       await exchange('http', front.http!.v1)
       const [r] = await httpTwice(front.http!.v2, false, '/stats')
-      const stats = r as unknown as { accepted: { v1: number; v2: number }; refused: Record<string, number>; pending: number }
+      const stats = r as unknown as {
+        accepted: { v1: number; v2: number }
+        refused: Record<string, number>
+        pending: number
+      }
       expect(stats.accepted.v1).toBeGreaterThanOrEqual(1)
       expect(stats.accepted.v2).toBeGreaterThanOrEqual(1)
       expect(stats.pending).toBe(0)

@@ -35,7 +35,11 @@ function executable(file: string | undefined): string | undefined {
 /** The binary of `name`: node is the one running the tests. */
 export function runtimeBinary(name: RuntimeName): string | undefined {
   if (name === 'node') return process.execPath
-  return executable(process.env[`PROXYPROTO_${name.toUpperCase()}`]) ?? executable(CACHED[name]) ?? findBinary(name)
+  return (
+    executable(process.env[`PROXYPROTO_${name.toUpperCase()}`]) ??
+    executable(CACHED[name]) ??
+    findBinary(name)
+  )
 }
 
 /** argv that runs `file` (relative to the repo root, which is the cwd) under `name`. */
@@ -66,7 +70,9 @@ export function describeRuntime(runtime: RuntimeName, name: string, fn: (bin: st
   if (isCI()) {
     describe(name, () => {
       it(`requires ${runtime}`, () => {
-        throw new Error(`${runtime} is required under CI: run scripts/runtimes.sh install (or set PROXYPROTO_${runtime.toUpperCase()})`)
+        throw new Error(
+          `${runtime} is required under CI: run scripts/runtimes.sh install (or set PROXYPROTO_${runtime.toUpperCase()})`,
+        )
       })
     })
     return
@@ -80,7 +86,10 @@ export interface JsonChild {
   /** Every JSON line printed so far. */
   lines: Array<Record<string, unknown>>
   /** Resolves with the first line (already printed or to come) that `match` accepts; rejects if the process exits first or after timeoutMs. */
-  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>
+  waitFor(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>
   /** stdout lines that were not JSON, and stderr. */
   output(): string
   stop(): Promise<void>
@@ -88,7 +97,11 @@ export interface JsonChild {
 
 /** Starts `bin args` in the repo root, collecting JSON lines from stdout. */
 export function startJsonChild(bin: string, args: readonly string[]): JsonChild {
-  const child = spawn(bin, [...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+  const child = spawn(bin, [...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  })
   const lines: Array<Record<string, unknown>> = []
   const waiters = new Set<() => void>()
   let text = ''

@@ -23,7 +23,11 @@ const tls = {
   key: readFileSync(new URL('../fixtures/key.pem', import.meta.url)),
   cert: readFileSync(new URL('../fixtures/cert.pem', import.meta.url)),
 }
-const runtime = globalThis.Bun ? `bun ${globalThis.Bun.version}` : globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : `node ${process.versions.node}`
+const runtime = globalThis.Bun
+  ? `bun ${globalThis.Bun.version}`
+  : globalThis.Deno
+    ? `deno ${globalThis.Deno.version.deno}`
+    : `node ${process.versions.node}`
 const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`)
 
 /** What a handler saw: the socket's address, the header, TLVs (see test/helpers/report.ts for Node's own suites). */
@@ -86,7 +90,8 @@ const netServer = prepare('net', () =>
       socket.on('error', () => {})
       socket.setEncoding('utf8')
       socket.on('data', (d) => {
-        for (const _line of d.split('\n').slice(1)) socket.write(`${JSON.stringify(report(socket, socket, { cell: 'net' }))}\n`)
+        for (const _line of d.split('\n').slice(1))
+          socket.write(`${JSON.stringify(report(socket, socket, { cell: 'net' }))}\n`)
       })
     }),
     options,
@@ -121,25 +126,47 @@ const h2Server = prepare('h2', () => {
 const app = express()
 const proxy = expressProxy(options)
 app.use(proxy)
-app.get('/', (req, res) => res.json(report(req.socket, req, { cell: 'express', ip: req.ip, proxyHeader: req.proxyHeader?.version ?? null })))
+app.get('/', (req, res) =>
+  res.json(
+    report(req.socket, req, { cell: 'express', ip: req.ip, proxyHeader: req.proxyHeader?.version ?? null }),
+  ),
+)
 const expressServer = prepare('express', () => proxy.attach(http.createServer(app)))
 if (expressServer) app.get('/stats', (_req, res) => res.json(proxyProtocolStats(expressServer)))
 
 // Fastify: the plugin prepares fastify.server
 const fastify = Fastify()
 await fastify.register(fastifyProxy, options)
-fastify.get('/', (request) => report(request.raw.socket, request.raw, { cell: 'fastify', ip: request.ip, proxyHeader: request.proxyHeader?.version ?? null }))
+fastify.get('/', (request) =>
+  report(request.raw.socket, request.raw, {
+    cell: 'fastify',
+    ip: request.ip,
+    proxyHeader: request.proxyHeader?.version ?? null,
+  }),
+)
 fastify.get('/stats', () => proxyProtocolStats(fastify.server))
 servers.fastify = fastify.server
 
 // ws, `port` mode: the adapter creates and prepares its own http server
 const wssPort = new WebSocketServer({ port: 0, host: HOST, proxyProtocol: options })
-wssPort.on('connection', (ws, req) => ws.send(JSON.stringify(report(req.socket, req, { cell: 'ws-port', proxyHeader: req.proxyHeader?.version ?? null }))))
+wssPort.on('connection', (ws, req) =>
+  ws.send(
+    JSON.stringify(
+      report(req.socket, req, { cell: 'ws-port', proxyHeader: req.proxyHeader?.version ?? null }),
+    ),
+  ),
+)
 
 // ws, `server` mode: the adapter prepares the server it is given
 const wsHttp = http.createServer((_req, res) => res.end('upgrade required'))
 const wssServer = new WebSocketServer({ server: wsHttp, proxyProtocol: options })
-wssServer.on('connection', (ws, req) => ws.send(JSON.stringify(report(req.socket, req, { cell: 'ws-server', proxyHeader: req.proxyHeader?.version ?? null }))))
+wssServer.on('connection', (ws, req) =>
+  ws.send(
+    JSON.stringify(
+      report(req.socket, req, { cell: 'ws-server', proxyHeader: req.proxyHeader?.version ?? null }),
+    ),
+  ),
+)
 servers['ws-server'] = wsHttp
 
 for (const [cell, server] of Object.entries(servers)) watch(cell, server)

@@ -68,7 +68,7 @@ export function withFrontListener<S extends InjectableServer>(
     // (a TLS client cannot connect; a plaintext one would be served on the TLS port) is worse than refused.
     throw new ProxyProtocolError(
       ErrorCodes.UNSUPPORTED_SERVER,
-      'this runtime\'s https server does not run TLS on connections handed to it, so the PROXY header cannot be ' +
+      "this runtime's https server does not run TLS on connections handed to it, so the PROXY header cannot be " +
         'taken off before TLS. Terminate TLS at the load balancer and serve http, or serve https with ' +
         'http2.createSecureServer({ allowHTTP1: true }) or a tls.Server, which this path serves whole',
     )
@@ -111,11 +111,21 @@ export function withFrontListener<S extends InjectableServer>(
     return server
   }
   target.address = () => front.address()
-  target.ref = () => (front.ref(), server)
-  target.unref = () => (front.unref(), server)
-  target.getConnections = (cb: (err: Error | null, count: number) => void) => (front.getConnections(cb), server)
+  target.ref = () => {
+    front.ref()
+    return server
+  }
+  target.unref = () => {
+    front.unref()
+    return server
+  }
+  target.getConnections = (cb: (err: Error | null, count: number) => void) => {
+    front.getConnections(cb)
+    return server
+  }
   if (typeof Symbol.asyncDispose === 'symbol') {
-    target[Symbol.asyncDispose] = () => new Promise<void>((resolve) => (target.close as (cb: () => void) => void)(() => resolve()))
+    target[Symbol.asyncDispose] = () =>
+      new Promise<void>((resolve) => (target.close as (cb: () => void) => void)(() => resolve()))
   }
   Object.defineProperty(server, 'listening', { get: () => front.listening, configurable: true })
   Object.defineProperty(server, 'maxConnections', {

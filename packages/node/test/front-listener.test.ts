@@ -6,7 +6,14 @@
 import { EventEmitter, once } from 'node:events'
 import http from 'node:http'
 import type net from 'node:net'
-import { ErrorCodes, getProxyInfo, isProxyProtocolEnabled, type ProxyProtocolError, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
+import {
+  ErrorCodes,
+  getProxyInfo,
+  isProxyProtocolEnabled,
+  type ProxyProtocolError,
+  proxyProtocolStats,
+  withProxyProtocol,
+} from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CLIENT, connect, readAll, v1, v2 } from './helpers.js'
 
@@ -43,7 +50,11 @@ afterEach(async () => {
   for (const s of prepared.splice(0)) if (s.listening) await new Promise((r) => s.close(r))
 })
 
-function prepare(handler: http.RequestListener = (req, res) => res.end(`${req.socket.remoteAddress}:${req.socket.remotePort}`), options?: object): Injectable {
+function prepare(
+  handler: http.RequestListener = (req, res) =>
+    res.end(`${req.socket.remoteAddress}:${req.socket.remotePort}`),
+  options?: object,
+): Injectable {
   const { server } = injectable(handler)
   withProxyProtocol(server as unknown as net.Server, options)
   prepared.push(server)
@@ -78,7 +89,10 @@ describe('withProxyProtocol on a server that is not a net.Server but serves inje
     expect((await readAll(c)).length).toBe(0)
     expect(errors.map((e) => e.code)).toEqual([ErrorCodes.UNTRUSTED_PEER])
     expect(isProxyProtocolEnabled(server)).toBe(true)
-    expect(proxyProtocolStats(server as unknown as net.Server)).toMatchObject({ connections: 1, refused: { [ErrorCodes.UNTRUSTED_PEER]: 1 } })
+    expect(proxyProtocolStats(server as unknown as net.Server)).toMatchObject({
+      connections: 1,
+      refused: { [ErrorCodes.UNTRUSTED_PEER]: 1 },
+    })
   })
 
   it('emits connection listeners added later only after the header, with the info on the socket', async () => {
@@ -106,7 +120,9 @@ describe('withProxyProtocol on a server that is not a net.Server but serves inje
     expect(err).toBeUndefined()
     await Promise.all([once(partial, 'close'), once(idle, 'close')])
     expect(server.listening).toBe(false)
-    expect(await new Promise((resolve) => server.close(resolve))).toMatchObject({ code: 'ERR_SERVER_NOT_RUNNING' })
+    expect(await new Promise((resolve) => server.close(resolve))).toMatchObject({
+      code: 'ERR_SERVER_NOT_RUNNING',
+    })
   })
 
   it("reports a failed listen as the server's 'error'", async () => {
@@ -121,16 +137,24 @@ describe('withProxyProtocol on a server that is not a net.Server but serves inje
   it('refuses a server that is already listening with ERR_PROXY_UNSUPPORTED_SERVER', () => {
     const { server } = injectable(() => {})
     server.listening = true
-    expect(() => withProxyProtocol(server as unknown as net.Server)).toThrow(expect.objectContaining({ code: ErrorCodes.UNSUPPORTED_SERVER }))
+    expect(() => withProxyProtocol(server as unknown as net.Server)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.UNSUPPORTED_SERVER }),
+    )
     expect(isProxyProtocolEnabled(server)).toBe(false)
   })
 
   it('refuses a second preparation, and an EventEmitter with listen() that serves no connection, with ERR_PROXY_INVALID_OPTION', () => {
     const server = prepare()
-    expect(() => withProxyProtocol(server as unknown as net.Server)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }))
+    expect(() => withProxyProtocol(server as unknown as net.Server)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
+    )
     const deaf = Object.assign(new EventEmitter(), { listen() {} })
-    expect(() => withProxyProtocol(deaf as unknown as net.Server)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }))
-    expect(() => withProxyProtocol(null as unknown as net.Server)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }))
+    expect(() => withProxyProtocol(deaf as unknown as net.Server)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
+    )
+    expect(() => withProxyProtocol(null as unknown as net.Server)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
+    )
   })
 
   it('takes the ordinary path for a net.Server: its own listen() is untouched', () => {

@@ -27,13 +27,25 @@ test('parses a v1 TCP4 header and says where the payload starts', () => {
   assert.equal(result.status, 'complete')
   assert.equal(result.length, 46)
   assert.deepEqual(
-    { version: result.header.version, family: result.header.family, source: result.header.source, destination: result.header.destination },
-    { version: 1, family: 'IPv4', source: { address: '192.0.2.10', port: 56324 }, destination: { address: '198.51.100.1', port: 443 } },
+    {
+      version: result.header.version,
+      family: result.header.family,
+      source: result.header.source,
+      destination: result.header.destination,
+    },
+    {
+      version: 1,
+      family: 'IPv4',
+      source: { address: '192.0.2.10', port: 56324 },
+      destination: { address: '198.51.100.1', port: 443 },
+    },
   )
 })
 
 test('parses a v2 TCP over IPv6 header to canonical addresses', () => {
-  const input = hex(`${SIG} 21 21 0024 20010db8000000000000000000000001 20010db8000000000000000000000002 c350 01bb`)
+  const input = hex(
+    `${SIG} 21 21 0024 20010db8000000000000000000000001 20010db8000000000000000000000002 c350 01bb`,
+  )
   const { status, header, length } = parse(input)
   assert.equal(status, 'complete')
   assert.equal(length, 52)
@@ -43,7 +55,8 @@ test('parses a v2 TCP over IPv6 header to canonical addresses', () => {
 
 test('reports incomplete for every proper prefix of a header, and absent for other protocols', () => {
   const full = ascii('PROXY TCP4 192.0.2.10 198.51.100.1 56324 443\r\n')
-  for (let n = 1; n < full.length; n++) assert.equal(parse(full.subarray(0, n)).status, 'incomplete', `prefix ${n}`)
+  for (let n = 1; n < full.length; n++)
+    assert.equal(parse(full.subarray(0, n)).status, 'incomplete', `prefix ${n}`)
   assert.equal(parse(ascii('GET / HTTP/1.1\r\n')).status, 'absent')
 })
 
@@ -55,7 +68,12 @@ test('throws coded errors for malformed headers', () => {
 })
 
 test('verifies a CRC32C TLV over the bytes as received', () => {
-  const header = { version: 2, family: 'IPv4', source: { address: '192.0.2.10', port: 1 }, destination: { address: '198.51.100.1', port: 2 } }
+  const header = {
+    version: 2,
+    family: 'IPv4',
+    source: { address: '192.0.2.10', port: 1 },
+    destination: { address: '198.51.100.1', port: 2 },
+  }
   const bytes = encode(header, { crc32c: true })
   assert.equal(parse(bytes).status, 'complete')
   const tampered = bytes.slice()
