@@ -50,9 +50,6 @@ export function terminatesTlsNatively(server: unknown): boolean {
 // so proxyProtocolStats(server) and isProxyProtocolEnabled(server) answer for it.
 const kState = Symbol.for('proxyproto.server')
 
-// Events of the front that users of the server listen for on the server itself.
-const FORWARDED = ['listening', 'close', 'drop'] as const
-
 /**
  * Prepares `server` through a front net.Server. `prepare` is withProxyProtocol's net.Server path (passed
  * in rather than imported, so the two modules do not import each other). Throws ERR_PROXY_UNSUPPORTED_SERVER
@@ -84,17 +81,22 @@ export function withFrontListener<S extends InjectableServer>(
   }
   // Like Node's http.Server: half-open allowed, so a request that came with a FIN is still answered.
   const front = new NetServer({ allowHalfOpen: true, noDelay: true })
+  // Every event of the front is the server's ('connection' after the header, 'listening', 'error', 'close',
+  // 'drop', 'proxyProtocolError'), and so are the listener counts the ordinary path consults (an event or a
+  // process warning for a refusal). Installed before prepare(), which keeps this emit for its own events.
+  const own = front as unknown as EventEmitter
+  const ownEmit = own.emit
+  const ownCount = own.listenerCount
+  own.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+    // net.Server's own once('close', cb) of close(cb) stays on the front.
+    if (event !== 'connection' && ownCount.call(own, event) > 0) ownEmit.call(own, event, ...args)
+    return server.emit(event, ...args)
+  }
+  own.listenerCount = (event: string | symbol, listener?: (...args: unknown[]) => void) =>
+    server.listenerCount(event, listener)
   prepare(front, options)
   Object.defineProperty(server, kState, { value: (front as unknown as Record<symbol, unknown>)[kState] })
-
-  if (server instanceof TlsServer) adoptTlsSockets(server, front)
-  front.on('connection', (socket) => server.emit('connection', socket))
-  for (const event of FORWARDED) front.on(event, (...args: unknown[]) => server.emit(event, ...args))
-  // 'error' (EADDRINUSE …) is thrown by the server's emit when nobody listens, as on Node.
-  front.on('error', (err) => server.emit('error', err))
-  front.on('proxyProtocolError', (...args: unknown[]) => {
-    if (server.listenerCount('proxyProtocolError') > 0) server.emit('proxyProtocolError', ...args)
-  })
+  if (server instanceof TlsServer) adoptTlsSockets(server)
 
   const target = server as unknown as Record<string | symbol, unknown>
   target.listen = function listen(...args: unknown[]) {
@@ -143,10 +145,10 @@ export function withFrontListener<S extends InjectableServer>(
  * info too, before the server's own 'secureConnection' listener creates sessions (as the ordinary path does
  * for Node's TLS servers), matched by the balancer's address and port, which both sockets report.
  */
-function adoptTlsSockets(server: TlsServer, front: NetServer): void {
+function adoptTlsSockets(server: TlsServer): void {
   const infos = new Map<string, ProxyInfo>()
   const key = (address: string | undefined, port: number | undefined): string => `${address}|${port}`
-  front.on('connection', (socket: Socket) => {
+  server.prependListener('connection', (socket: Socket) => {
     const info = getProxyInfo(socket)
     if (info === undefined) return
     const k = key(info.peer.address, info.peer.port)

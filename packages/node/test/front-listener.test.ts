@@ -95,6 +95,17 @@ describe('withProxyProtocol on a server that is not a net.Server but serves inje
     })
   })
 
+  it('lets a proxyProtocolError listener of the server answer the refused client, as on a net.Server', async () => {
+    const server = prepare(undefined, { trust: ['192.0.2.1'] })
+    server.on('proxyProtocolError', (err: ProxyProtocolError, socket: net.Socket) =>
+      socket.end(`refused: ${err.code}\n`),
+    )
+    const port = await listening(server)
+    const c = await connect(port)
+    c.write(Buffer.concat([v1(), get]))
+    expect((await readAll(c)).toString()).toBe(`refused: ${ErrorCodes.UNTRUSTED_PEER}\n`)
+  })
+
   it('emits connection listeners added later only after the header, with the info on the socket', async () => {
     const server = prepare()
     const seen: Array<string | undefined> = []
