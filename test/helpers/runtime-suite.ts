@@ -30,8 +30,19 @@ import { CLIENT_ADDRESS } from './sockets.js'
 /** The table's columns; each is one or more servers in app.mjs. */
 export const CELLS = ['net', 'http', 'https', 'http2', 'express', 'fastify', 'ws', 'relay'] as const
 export type Cell = (typeof CELLS)[number]
-/** The servers app.mjs starts (http2 is h2c and h2; ws is its `port` and `server` modes). */
-const SERVERS = ['net', 'http', 'https', 'h2c', 'h2', 'express', 'fastify', 'ws-port', 'ws-server'] as const
+/** The servers app.mjs starts (http2 is h2c, h2, and https/1.1 from an h2 server with allowHTTP1; ws is its `port` and `server` modes). */
+const SERVERS = [
+  'net',
+  'http',
+  'https',
+  'h2c',
+  'h2',
+  'h2-http1',
+  'express',
+  'fastify',
+  'ws-port',
+  'ws-server',
+] as const
 type Server = (typeof SERVERS)[number]
 /** The table column each server belongs to. */
 export const SERVER_CELL: Record<Server, Cell> = {
@@ -40,6 +51,7 @@ export const SERVER_CELL: Record<Server, Cell> = {
   https: 'https',
   h2c: 'http2',
   h2: 'http2',
+  'h2-http1': 'http2',
   express: 'express',
   fastify: 'fastify',
   'ws-port': 'ws',
@@ -198,6 +210,7 @@ function exchange(server: Server, port: number): Promise<Array<Seen & { localPor
     case 'net':
       return netTwice(port)
     case 'https':
+    case 'h2-http1':
       return httpTwice(port, true)
     case 'h2c':
       return h2Twice(port, false)

@@ -122,6 +122,13 @@ const h2Server = prepare('h2', () => {
   return withProxyProtocol(s, options)
 })
 
+// https/1.1 from an h2 server with allowHTTP1: the https that Bun serves (its https.Server is refused)
+const h2Http1Server = prepare('h2-http1', () => {
+  const s = http2.createSecureServer({ ...tls, allowHTTP1: true })
+  s.on('request', answer('h2-http1', s))
+  return withProxyProtocol(s, options)
+})
+
 // Express: app.use(proxy) + proxy.attach(http.createServer(app)) (the form every runtime supports)
 const app = express()
 const proxy = expressProxy(options)
@@ -177,6 +184,7 @@ await Promise.all([
   httpsServer && listening('https', httpsServer),
   h2cServer && listening('h2c', h2cServer),
   h2Server && listening('h2', h2Server),
+  h2Http1Server && listening('h2-http1', h2Http1Server),
   expressServer && listening('express', expressServer),
   fastify.listen({ port: 0, host: HOST }).then(() => {
     ready.fastify = fastify.server.address().port

@@ -67,7 +67,7 @@ export function withFrontListener<S extends InjectableServer>(
       ErrorCodes.UNSUPPORTED_SERVER,
       "this runtime's https server does not run TLS on connections handed to it, so the PROXY header cannot be " +
         'taken off before TLS. Terminate TLS at the load balancer and serve http, or serve https with ' +
-        'http2.createSecureServer({ allowHTTP1: true }) or a tls.Server, which this path serves whole',
+        'http2.createSecureServer({ allowHTTP1: true }), which this path serves whole',
     )
   }
   if ((server as { listening?: unknown }).listening === true) {
