@@ -43,11 +43,11 @@ const duration = Number(args.duration)
 const RUNTIMES = {
   node: { bin: process.execPath, args: (f, a) => [f, ...a] },
   deno: {
-    bin: process.env.PROXYPROTO_DENO ?? `${ROOT}/.cache/runtimes/deno/package/deno`,
+    bin: `${ROOT}/.cache/runtimes/deno/package/deno`,
     args: (f, a) => ['run', '-A', '--node-modules-dir=manual', f, ...a],
   },
   bun: {
-    bin: process.env.PROXYPROTO_BUN ?? `${ROOT}/.cache/runtimes/bun/package/bin/bun`,
+    bin: `${ROOT}/.cache/runtimes/bun/package/bin/bun`,
     args: (f, a) => [f, ...a],
   },
 }
