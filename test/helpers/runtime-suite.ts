@@ -366,7 +366,7 @@ export function runtimeSuite(runtime: RuntimeName): void {
       expect(output).toMatch(/\b0 fail(?:ed)?\b|# fail 0\b/)
     })
 
-    it('a prepared http.Server keeps its listen(), address(), listening, events, close() and stats', async () => {
+    it('a prepared http.Server keeps its listen(), address(), listening, events, close() and stats, and lets the process exit once closed', async () => {
       const run = startJsonChild(bin, runtimeArgs(runtime, 'test/runtimes/lifecycle.mjs'))
       try {
         const { lifecycle } = await run.waitFor((l) => 'lifecycle' in l)
@@ -388,6 +388,8 @@ export function runtimeSuite(runtime: RuntimeName): void {
           closeAgain: 'ERR_SERVER_NOT_RUNNING',
           prepareAfterListen: LATE_PREPARE[runtime],
         })
+        // Nothing of ours keeps the process alive once its servers are closed.
+        expect(await run.exited).toBe(0)
       } finally {
         await run.stop()
       }

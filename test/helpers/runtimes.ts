@@ -92,6 +92,8 @@ export interface JsonChild {
   ): Promise<Record<string, unknown>>
   /** stdout lines that were not JSON, and stderr. */
   output(): string
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>
   stop(): Promise<void>
 }
 
@@ -125,16 +127,16 @@ export function startJsonChild(bin: string, args: readonly string[]): JsonChild 
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     if (text.length < 64 * 1024) text += d
   })
-  const done = new Promise<void>((resolve) => {
+  const done = new Promise<number | null>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = signal ? `killed by ${signal}` : `exited with code ${code}`
       for (const w of waiters) w()
-      resolve()
+      resolve(code)
     })
     child.once('error', (err) => {
       exited = `failed to start: ${err.message}`
       for (const w of waiters) w()
-      resolve()
+      resolve(null)
     })
   })
   process.once('exit', () => child.kill('SIGKILL'))
@@ -142,6 +144,7 @@ export function startJsonChild(bin: string, args: readonly string[]): JsonChild 
     child,
     lines,
     output: () => text,
+    exited: done,
     waitFor(match, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
