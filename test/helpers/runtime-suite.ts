@@ -86,6 +86,7 @@ interface Seen {
   cell: string
   ip?: string
   proxyHeader?: number | null
+  handoff?: { addressAccessor: boolean; pushHook: boolean }
 }
 
 const TLS_CLIENT = { rejectUnauthorized: false }
@@ -422,6 +423,17 @@ export function runtimeSuite(runtime: RuntimeName): void {
             crc32c: true,
           })
           expect(s.uniqueId).toBe(`${CLIENT_ADDRESS}:${s.localPort}`)
+        }
+      })
+    }
+
+    if (runtime !== 'node') {
+      // Node may take a Node-internal fast path for the hand-off; other runtimes reimplement those internals,
+      // which are no contract there, so the capability checks must choose the public path (issue 15, item 6).
+      it(`hands sockets on through public APIs only on ${runtime} (remoteAddress accessors, no push() hook)`, async () => {
+        for (const server of ['net', 'http', 'express', 'fastify', 'ws-server'] as const) {
+          const [seen] = await exchange(server, front[server]!.v2)
+          expect(seen!.handoff, server).toEqual({ addressAccessor: true, pushHook: false })
         }
       })
     }

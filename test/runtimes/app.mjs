@@ -41,6 +41,13 @@ function report(socket, target, extra) {
     command: info?.header?.command,
     crc32c: t?.crc32c !== undefined,
     uniqueId: t?.uniqueId === undefined ? undefined : Buffer.from(t.uniqueId).toString('latin1'),
+    // Which hand-off ran, as seen from the socket: the public path shadows remoteAddress with an own accessor
+    // and never replaces push(); a Node-internal fast path (setting _peername, a push() hook) leaves traces
+    // the other way round. Deno and Bun must get the public path (issue 15, item 6).
+    handoff: {
+      addressAccessor: typeof Object.getOwnPropertyDescriptor(socket, 'remoteAddress')?.get === 'function',
+      pushHook: Object.hasOwn(socket, 'push'),
+    },
     ...extra,
   }
 }
