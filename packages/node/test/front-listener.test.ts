@@ -106,6 +106,31 @@ describe('withProxyProtocol on a server that is not a net.Server but serves inje
     expect((await readAll(c)).toString()).toBe(`refused: ${ErrorCodes.UNTRUSTED_PEER}\n`)
   })
 
+  it('warns once per code when the server has no proxyProtocolError listener, and not when it has one', async () => {
+    const warnings: Array<Error & { code?: string }> = []
+    const onWarning = (w: Error & { code?: string }): void => {
+      if (w.name === 'ProxyProtocolWarning') warnings.push(w)
+    }
+    process.on('warning', onWarning)
+    try {
+      const quiet = prepare(undefined, { trust: ['192.0.2.1'] })
+      const heard = prepare(undefined, { trust: ['192.0.2.1'] })
+      heard.on('proxyProtocolError', () => {})
+      for (const server of [quiet, heard]) {
+        const port = await listening(server)
+        for (let i = 0; i < 2; i++) {
+          const c = await connect(port)
+          c.write(Buffer.concat([v1(), get]))
+          await readAll(c)
+        }
+      }
+      await new Promise((r) => setImmediate(r))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings.map((w) => w.code)).toEqual([ErrorCodes.UNTRUSTED_PEER])
+  })
+
   it('emits connection listeners added later only after the header, with the info on the socket', async () => {
     const server = prepare()
     const seen: Array<string | undefined> = []
