@@ -21,7 +21,7 @@ const ROWS: Record<RuntimeName, string> = { node: 'Node 20 / 22 / 24', deno: 'De
 
 describe('README runtime table', () => {
   it('has one column per cell of the runtime suite', () => {
-    expect(head.map((h) => h.toLowerCase())).toEqual(['runtime', ...CELLS])
+    expect(head.map((h) => h.toLowerCase().split(',')[0])).toEqual(['runtime', ...CELLS])
   })
 
   for (const [runtime, label] of Object.entries(ROWS) as Array<[RuntimeName, string]>) {

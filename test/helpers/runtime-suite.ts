@@ -47,6 +47,7 @@ type Server = (typeof SERVERS)[number]
 /** The table column each server belongs to. */
 export const SERVER_CELL: Record<Server, Cell> = {
   net: 'net',
+  tls: 'net',
   http: 'http',
   https: 'https',
   h2c: 'http2',
@@ -134,9 +135,17 @@ async function httpTwice(
   }
 }
 
-async function netTwice(port: number): Promise<Array<Seen & { localPort: number }>> {
-  const socket = net.connect({ host: '127.0.0.1', port, localAddress: CLIENT_ADDRESS })
-  await once(socket, 'connect')
+async function netTwice(port: number, secure = false): Promise<Array<Seen & { localPort: number }>> {
+  const socket = secure
+    ? // localAddress is passed on to net.connect (not in tls.ConnectionOptions' type)
+      tls.connect({
+        host: '127.0.0.1',
+        port,
+        localAddress: CLIENT_ADDRESS,
+        ...TLS_CLIENT,
+      } as tls.ConnectionOptions)
+    : net.connect({ host: '127.0.0.1', port, localAddress: CLIENT_ADDRESS })
+  await once(socket, secure ? 'secureConnect' : 'connect')
   socket.setEncoding('utf8')
   const out = []
   let buffered = ''
@@ -210,6 +219,8 @@ function exchange(server: Server, port: number): Promise<Array<Seen & { localPor
   switch (server) {
     case 'net':
       return netTwice(port)
+    case 'tls':
+      return netTwice(port, true)
     case 'https':
     case 'h2-http1':
       return httpTwice(port, true)

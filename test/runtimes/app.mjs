@@ -10,6 +10,7 @@ import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
 import net from 'node:net'
+import tlsModule from 'node:tls'
 import { proxyProtocol as expressProxy } from '@proxyproto/express'
 import fastifyProxy from '@proxyproto/fastify'
 import { getProxyInfo, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
@@ -105,6 +106,21 @@ const netServer = prepare('net', () =>
   ),
 )
 
+// tls: the same over TLS (on Bun a TLS server whose listen() runs TLS natively: the front listener)
+const tlsServer = prepare('tls', () =>
+  withProxyProtocol(
+    tlsModule.createServer(tls, (socket) => {
+      socket.on('error', () => {})
+      socket.setEncoding('utf8')
+      socket.on('data', (d) => {
+        for (const _line of d.split('\n').slice(1))
+          socket.write(`${JSON.stringify(report(socket, socket, { cell: 'tls' }))}\n`)
+      })
+    }),
+    options,
+  ),
+)
+
 const httpServer = prepare('http', () => {
   const s = http.createServer()
   s.on('request', answer('http', s))
@@ -187,6 +203,7 @@ for (const [cell, server] of Object.entries(servers)) watch(cell, server)
 // ws `port` mode: its own server is internal; its refusals are counted, and logged through wsClientError
 await Promise.all([
   netServer && listening('net', netServer),
+  tlsServer && listening('tls', tlsServer),
   httpServer && listening('http', httpServer),
   httpsServer && listening('https', httpsServer),
   h2cServer && listening('h2c', h2cServer),
