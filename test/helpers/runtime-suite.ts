@@ -33,6 +33,7 @@ export type Cell = (typeof CELLS)[number]
 /** The servers app.mjs starts (http2 is h2c, h2, and https/1.1 from an h2 server with allowHTTP1; ws is its `port` and `server` modes). */
 const SERVERS = [
   'net',
+  'tls',
   'http',
   'https',
   'h2c',
