@@ -289,226 +289,230 @@ function haproxyConfig(
 
 /** Registers the whole suite for `runtime`. */
 export function runtimeSuite(runtime: RuntimeName): void {
-  describeRuntime(runtime, `runtime ${runtime}: every cell of the runtime table behind HAProxy`, (bin) => {
-    let app: JsonChild
-    let relays: JsonChild[] = []
-    let haproxy: PeerProcess
-    let ready: Record<string, number | { refused: string }>
-    /** HAProxy frontends by server and header version. */
-    const front: Record<string, { v1: number; v2: number }> = {}
-    let relayPorts: { v2: number; v1: number; accept: number; acceptFront: number }
+  describeRuntime(
+    runtime,
+    `runtime ${runtime === 'node' ? `node ${process.version}` : runtime}: every cell of the runtime table behind HAProxy`,
+    (bin) => {
+      let app: JsonChild
+      let relays: JsonChild[] = []
+      let haproxy: PeerProcess
+      let ready: Record<string, number | { refused: string }>
+      /** HAProxy frontends by server and header version. */
+      const front: Record<string, { v1: number; v2: number }> = {}
+      let relayPorts: { v2: number; v1: number; accept: number; acceptFront: number }
 
-    beforeAll(async () => {
-      app = startJsonChild(bin, runtimeArgs(runtime, 'test/runtimes/app.mjs'))
-      const line = await app.waitFor((l) => 'ready' in l, 30_000)
-      ready = line.ready as typeof ready
-      const served = Object.fromEntries(
-        Object.entries(ready).filter(([, p]) => typeof p === 'number'),
-      ) as Record<string, number>
-      const names = Object.keys(served)
-      // 2 frontends per served server, the receiver, the frontend of the accepting relay, and 3 relay ports (not HAProxy's).
-      const count = names.length * 2 + 2 + 3
-      const started = await startHaproxyOnFreePorts(count, (p) =>
-        haproxyConfig(served, p, p[count - 3]!, p[count - 4]!),
-      )
-      haproxy = started.haproxy
-      const p = started.ports
-      names.forEach((name, i) => {
-        front[name] = { v1: p[2 * i]!, v2: p[2 * i + 1]! }
-      })
-      relayPorts = {
-        acceptFront: p[names.length * 2]!,
-        accept: p[count - 3]!,
-        v2: p[count - 2]!,
-        v1: p[count - 1]!,
-      }
-      const receiver = p[count - 4]!
-      const relay = (listen: number, extra: string[]): JsonChild =>
-        startJsonChild(
-          bin,
-          runtimeArgs(runtime, 'test/runtimes/relay.mjs', [
-            'relay',
-            '--listen',
-            `127.0.0.1:${listen}`,
-            '--target',
-            `127.0.0.1:${receiver}`,
-            ...extra,
-          ]),
+      beforeAll(async () => {
+        app = startJsonChild(bin, runtimeArgs(runtime, 'test/runtimes/app.mjs'))
+        const line = await app.waitFor((l) => 'ready' in l, 30_000)
+        ready = line.ready as typeof ready
+        const served = Object.fromEntries(
+          Object.entries(ready).filter(([, p]) => typeof p === 'number'),
+        ) as Record<string, number>
+        const names = Object.keys(served)
+        // 2 frontends per served server, the receiver, the frontend of the accepting relay, and 3 relay ports (not HAProxy's).
+        const count = names.length * 2 + 2 + 3
+        const started = await startHaproxyOnFreePorts(count, (p) =>
+          haproxyConfig(served, p, p[count - 3]!, p[count - 4]!),
         )
-      relays = [
-        relay(relayPorts.v2, ['--send', 'v2', '--crc32c', '--tlv', 'authority=runtime.test']),
-        relay(relayPorts.v1, ['--send', 'v1']),
-        relay(relayPorts.accept, ['--send', 'v1', '--accept-proxy', '--trust', '127.0.0.1']),
-      ]
-      await Promise.all(
-        [relayPorts.v2, relayPorts.v1, relayPorts.accept].map((port) =>
-          waitForPort(port, '127.0.0.1', { timeoutMs: 20_000 }),
-        ),
-      )
-    }, 90_000)
-
-    afterAll(async () => {
-      await Promise.all([app?.stop(), ...relays.map((r) => r.stop())])
-      await haproxy?.stop()
-    })
-
-    it(`starts every server, refusing only what ${runtime} cannot do, with its code`, () => {
-      const refused = Object.fromEntries(
-        Object.entries(ready)
-          .filter(([, p]) => typeof p !== 'number')
-          .map(([s, p]) => [s, (p as { refused: string }).refused]),
-      )
-      expect(refused).toEqual(REFUSED[runtime])
-      for (const server of SERVERS) expect(ready[server], server).toBeDefined()
-    })
-
-    it("@proxyproto/core passes its portable suite with the runtime's own test command", async () => {
-      const file = 'packages/core/test/portable/core.test.mjs'
-      const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        execFile(
-          bin,
-          runtimeTestArgs(runtime, file),
-          { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } },
-          (err, stdout, stderr) =>
-            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
-        )
-      })
-      expect(code, output).toBe(0)
-      // Each runner prints its own summary; all agree on six tests passing and none failing.
-      expect(output).toMatch(/\b6 pass(?:ed)?\b|# pass 6\b/)
-      expect(output).toMatch(/\b0 fail(?:ed)?\b|# fail 0\b/)
-    })
-
-    it('a prepared http.Server keeps its listen(), address(), listening, events, close() and stats, and lets the process exit once closed', async () => {
-      const run = startJsonChild(bin, runtimeArgs(runtime, 'test/runtimes/lifecycle.mjs'))
-      try {
-        const { lifecycle } = await run.waitFor((l) => 'lifecycle' in l)
-        expect(lifecycle).toEqual({
-          listeningBefore: false,
-          addressBefore: null,
-          preparedTwice: 'ERR_PROXY_INVALID_OPTION',
-          listenReturnsServer: true,
-          callbackThisIsServer: true,
-          listeningEvents: 1,
-          listeningAfter: true,
-          address: { address: '127.0.0.1', family: 'IPv4', portIsNumber: true },
-          reply: '203.0.113.7:4567',
-          stats: { connections: 1, v1: 1 },
-          addressInUse: 'EADDRINUSE',
-          closeCallback: 'no error',
-          closeEvents: 1,
-          listeningAfterClose: false,
-          closeAgain: 'ERR_SERVER_NOT_RUNNING',
-          prepareAfterListen: LATE_PREPARE[runtime],
+        haproxy = started.haproxy
+        const p = started.ports
+        names.forEach((name, i) => {
+          front[name] = { v1: p[2 * i]!, v2: p[2 * i + 1]! }
         })
-        // Nothing of ours keeps the process alive once its servers are closed.
-        expect(await run.exited).toBe(0)
-      } finally {
-        await run.stop()
-      }
-    })
+        relayPorts = {
+          acceptFront: p[names.length * 2]!,
+          accept: p[count - 3]!,
+          v2: p[count - 2]!,
+          v1: p[count - 1]!,
+        }
+        const receiver = p[count - 4]!
+        const relay = (listen: number, extra: string[]): JsonChild =>
+          startJsonChild(
+            bin,
+            runtimeArgs(runtime, 'test/runtimes/relay.mjs', [
+              'relay',
+              '--listen',
+              `127.0.0.1:${listen}`,
+              '--target',
+              `127.0.0.1:${receiver}`,
+              ...extra,
+            ]),
+          )
+        relays = [
+          relay(relayPorts.v2, ['--send', 'v2', '--crc32c', '--tlv', 'authority=runtime.test']),
+          relay(relayPorts.v1, ['--send', 'v1']),
+          relay(relayPorts.accept, ['--send', 'v1', '--accept-proxy', '--trust', '127.0.0.1']),
+        ]
+        await Promise.all(
+          [relayPorts.v2, relayPorts.v1, relayPorts.accept].map((port) =>
+            waitForPort(port, '127.0.0.1', { timeoutMs: 20_000 }),
+          ),
+        )
+      }, 90_000)
 
-    for (const server of SERVERS) {
-      const refusal = REFUSED[runtime][server]
-      if (refusal !== undefined) continue
-      it(`${server}: the handler sees the client 127.0.0.23 and its port behind send-proxy (v1)`, async () => {
-        const seen = await exchange(server, front[server]!.v1)
-        for (const s of seen)
-          expect(s).toMatchObject({
-            address: CLIENT_ADDRESS,
-            port: s.localPort,
-            version: 1,
-            command: 'PROXY',
-            cell: server,
-          })
-        if (seen.length > 1)
-          expect(new Set(seen.map((s) => s.localPort)).size, 'one keep-alive connection').toBe(1)
+      afterAll(async () => {
+        await Promise.all([app?.stop(), ...relays.map((r) => r.stop())])
+        await haproxy?.stop()
       })
-      it(`${server}: the handler sees the client and the crc32c and unique-id TLVs behind send-proxy-v2`, async () => {
-        const seen = await exchange(server, front[server]!.v2)
-        for (const s of seen) {
-          expect(s).toMatchObject({
-            address: CLIENT_ADDRESS,
-            port: s.localPort,
-            version: 2,
-            command: 'PROXY',
-            crc32c: true,
+
+      it(`starts every server, refusing only what ${runtime} cannot do, with its code`, () => {
+        const refused = Object.fromEntries(
+          Object.entries(ready)
+            .filter(([, p]) => typeof p !== 'number')
+            .map(([s, p]) => [s, (p as { refused: string }).refused]),
+        )
+        expect(refused).toEqual(REFUSED[runtime])
+        for (const server of SERVERS) expect(ready[server], server).toBeDefined()
+      })
+
+      it("@proxyproto/core passes its portable suite with the runtime's own test command", async () => {
+        const file = 'packages/core/test/portable/core.test.mjs'
+        const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+          execFile(
+            bin,
+            runtimeTestArgs(runtime, file),
+            { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } },
+            (err, stdout, stderr) =>
+              resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+          )
+        })
+        expect(code, output).toBe(0)
+        // Each runner prints its own summary; all agree on six tests passing and none failing.
+        expect(output).toMatch(/\b6 pass(?:ed)?\b|# pass 6\b/)
+        expect(output).toMatch(/\b0 fail(?:ed)?\b|# fail 0\b/)
+      })
+
+      it('a prepared http.Server keeps its listen(), address(), listening, events, close() and stats, and lets the process exit once closed', async () => {
+        const run = startJsonChild(bin, runtimeArgs(runtime, 'test/runtimes/lifecycle.mjs'))
+        try {
+          const { lifecycle } = await run.waitFor((l) => 'lifecycle' in l)
+          expect(lifecycle).toEqual({
+            listeningBefore: false,
+            addressBefore: null,
+            preparedTwice: 'ERR_PROXY_INVALID_OPTION',
+            listenReturnsServer: true,
+            callbackThisIsServer: true,
+            listeningEvents: 1,
+            listeningAfter: true,
+            address: { address: '127.0.0.1', family: 'IPv4', portIsNumber: true },
+            reply: '203.0.113.7:4567',
+            stats: { connections: 1, v1: 1 },
+            addressInUse: 'EADDRINUSE',
+            closeCallback: 'no error',
+            closeEvents: 1,
+            listeningAfterClose: false,
+            closeAgain: 'ERR_SERVER_NOT_RUNNING',
+            prepareAfterListen: LATE_PREPARE[runtime],
           })
-          expect(s.uniqueId).toBe(`${CLIENT_ADDRESS}:${s.localPort}`)
+          // Nothing of ours keeps the process alive once its servers are closed.
+          expect(await run.exited).toBe(0)
+        } finally {
+          await run.stop()
         }
       })
-    }
 
-    if (runtime !== 'node') {
-      // Node may take a Node-internal fast path for the hand-off; other runtimes reimplement those internals,
-      // which are no contract there, so the capability checks must choose the public path (issue 15, item 6).
-      it(`hands sockets on through public APIs only on ${runtime} (remoteAddress accessors, no push() hook)`, async () => {
-        for (const server of ['net', 'http', 'express', 'fastify', 'ws-server'] as const) {
-          const [seen] = await exchange(server, front[server]!.v2)
-          expect(seen!.handoff, server).toEqual({ addressAccessor: true, pushHook: false })
-        }
-      })
-    }
-
-    it('express and fastify: req.ip / request.ip is the client, with the default trust settings', async () => {
-      for (const server of ['express', 'fastify'] as const) {
-        const [seen] = await exchange(server, front[server]!.v2)
-        expect(seen).toMatchObject({ ip: CLIENT_ADDRESS, proxyHeader: 2 })
-      }
-    })
-
-    // Refusals and the header timeout, on the servers whose path differs by runtime (http and the adapters
-    // go through the front listener on Bun) and on net; all at once, so the header timeouts overlap.
-    it('net, http, express, fastify, ws: refuse a peer they do not trust, a trusted peer without a header, and a header that never completes', async () => {
-      await Promise.all(
-        (['net', 'http', 'express', 'fastify', 'ws-server'] as const).map(async (server) => {
-          const port = ready[server] as number
-          const untrusted = net.connect({ host: '127.0.0.1', port, localAddress: CLIENT_ADDRESS })
-          const noHeader = net.connect({ host: '127.0.0.1', port })
-          const partial = net.connect({ host: '127.0.0.1', port })
-          const closed = [closedBy(untrusted), closedBy(noHeader), closedBy(partial)]
-          untrusted.write('PROXY TCP4 1.2.3.4 127.0.0.1 1 2\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n')
-          noHeader.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
-          partial.write('PROXY TCP4 1.2.3.4 ')
-          expect(await Promise.all(closed), server).toEqual(['', '', ''])
-          for (const code of [
-            'ERR_PROXY_UNTRUSTED_PEER',
-            'ERR_PROXY_HEADER_MISSING',
-            'ERR_PROXY_HEADER_TIMEOUT',
-          ]) {
-            await app.waitFor((l) => l.cell === server && l.error === code)
+      for (const server of SERVERS) {
+        const refusal = REFUSED[runtime][server]
+        if (refusal !== undefined) continue
+        it(`${server}: the handler sees the client 127.0.0.23 and its port behind send-proxy (v1)`, async () => {
+          const seen = await exchange(server, front[server]!.v1)
+          for (const s of seen)
+            expect(s).toMatchObject({
+              address: CLIENT_ADDRESS,
+              port: s.localPort,
+              version: 1,
+              command: 'PROXY',
+              cell: server,
+            })
+          if (seen.length > 1)
+            expect(new Set(seen.map((s) => s.localPort)).size, 'one keep-alive connection').toBe(1)
+        })
+        it(`${server}: the handler sees the client and the crc32c and unique-id TLVs behind send-proxy-v2`, async () => {
+          const seen = await exchange(server, front[server]!.v2)
+          for (const s of seen) {
+            expect(s).toMatchObject({
+              address: CLIENT_ADDRESS,
+              port: s.localPort,
+              version: 2,
+              command: 'PROXY',
+              crc32c: true,
+            })
+            expect(s.uniqueId).toBe(`${CLIENT_ADDRESS}:${s.localPort}`)
           }
-        }),
-      )
-    })
-
-    it('http: proxyProtocolStats counts what this server accepted and refused', async () => {
-      await exchange('http', front.http!.v1)
-      const [r] = await httpTwice(front.http!.v2, false, '/stats')
-      const stats = r as unknown as {
-        accepted: { v1: number; v2: number }
-        refused: Record<string, number>
-        pending: number
+        })
       }
-      expect(stats.accepted.v1).toBeGreaterThanOrEqual(1)
-      expect(stats.accepted.v2).toBeGreaterThanOrEqual(1)
-      expect(stats.pending).toBe(0)
-    })
 
-    it('relay: the CLI sends v2 (crc32c, authority) and v1 headers HAProxy accepts, naming the client', async () => {
-      for (const port of [relayPorts.v2, relayPorts.v1]) {
+      if (runtime !== 'node') {
+        // Node may take a Node-internal fast path for the hand-off; other runtimes reimplement those internals,
+        // which are no contract there, so the capability checks must choose the public path (issue 15, item 6).
+        it(`hands sockets on through public APIs only on ${runtime} (remoteAddress accessors, no push() hook)`, async () => {
+          for (const server of ['net', 'http', 'express', 'fastify', 'ws-server'] as const) {
+            const [seen] = await exchange(server, front[server]!.v2)
+            expect(seen!.handoff, server).toEqual({ addressAccessor: true, pushHook: false })
+          }
+        })
+      }
+
+      it('express and fastify: req.ip / request.ip is the client, with the default trust settings', async () => {
+        for (const server of ['express', 'fastify'] as const) {
+          const [seen] = await exchange(server, front[server]!.v2)
+          expect(seen).toMatchObject({ ip: CLIENT_ADDRESS, proxyHeader: 2 })
+        }
+      })
+
+      // Refusals and the header timeout, on the servers whose path differs by runtime (http and the adapters
+      // go through the front listener on Bun) and on net; all at once, so the header timeouts overlap.
+      it('net, http, express, fastify, ws: refuse a peer they do not trust, a trusted peer without a header, and a header that never completes', async () => {
+        await Promise.all(
+          (['net', 'http', 'express', 'fastify', 'ws-server'] as const).map(async (server) => {
+            const port = ready[server] as number
+            const untrusted = net.connect({ host: '127.0.0.1', port, localAddress: CLIENT_ADDRESS })
+            const noHeader = net.connect({ host: '127.0.0.1', port })
+            const partial = net.connect({ host: '127.0.0.1', port })
+            const closed = [closedBy(untrusted), closedBy(noHeader), closedBy(partial)]
+            untrusted.write('PROXY TCP4 1.2.3.4 127.0.0.1 1 2\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n')
+            noHeader.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+            partial.write('PROXY TCP4 1.2.3.4 ')
+            expect(await Promise.all(closed), server).toEqual(['', '', ''])
+            for (const code of [
+              'ERR_PROXY_UNTRUSTED_PEER',
+              'ERR_PROXY_HEADER_MISSING',
+              'ERR_PROXY_HEADER_TIMEOUT',
+            ]) {
+              await app.waitFor((l) => l.cell === server && l.error === code)
+            }
+          }),
+        )
+      })
+
+      it('http: proxyProtocolStats counts what this server accepted and refused', async () => {
+        await exchange('http', front.http!.v1)
+        const [r] = await httpTwice(front.http!.v2, false, '/stats')
+        const stats = r as unknown as {
+          accepted: { v1: number; v2: number }
+          refused: Record<string, number>
+          pending: number
+        }
+        expect(stats.accepted.v1).toBeGreaterThanOrEqual(1)
+        expect(stats.accepted.v2).toBeGreaterThanOrEqual(1)
+        expect(stats.pending).toBe(0)
+      })
+
+      it('relay: the CLI sends v2 (crc32c, authority) and v1 headers HAProxy accepts, naming the client', async () => {
+        for (const port of [relayPorts.v2, relayPorts.v1]) {
+          const agent = new http.Agent({ localAddress: CLIENT_ADDRESS })
+          const r = await request(port, false, agent)
+          agent.destroy()
+          expect(r.body.trim()).toBe(`${CLIENT_ADDRESS}:${r.localPort}`)
+        }
+      })
+
+      it('relay --accept-proxy: reads the header HAProxy sent and forwards the original client', async () => {
         const agent = new http.Agent({ localAddress: CLIENT_ADDRESS })
-        const r = await request(port, false, agent)
+        const r = await request(relayPorts.acceptFront, false, agent)
         agent.destroy()
         expect(r.body.trim()).toBe(`${CLIENT_ADDRESS}:${r.localPort}`)
-      }
-    })
-
-    it('relay --accept-proxy: reads the header HAProxy sent and forwards the original client', async () => {
-      const agent = new http.Agent({ localAddress: CLIENT_ADDRESS })
-      const r = await request(relayPorts.acceptFront, false, agent)
-      agent.destroy()
-      expect(r.body.trim()).toBe(`${CLIENT_ADDRESS}:${r.localPort}`)
-    })
-  })
+      })
+    },
+  )
 }
