@@ -71,13 +71,13 @@ export function describeRuntime(runtime: RuntimeName, name: string, fn: (bin: st
     describe(name, () => {
       it(`requires ${runtime}`, () => {
         throw new Error(
-          `${runtime} is required under CI: run scripts/runtimes.sh install (or set PROXYPROTO_${runtime.toUpperCase()})`,
+          `${runtime} is required under CI: run scripts/runtimes.sh (or set PROXYPROTO_${runtime.toUpperCase()})`,
         )
       })
     })
     return
   }
-  console.log(`SKIP ${name}: ${runtime} not found (scripts/runtimes.sh install)`)
+  console.log(`SKIP ${name}: ${runtime} not found (scripts/runtimes.sh installs it)`)
   describe.skip(name, () => fn(''))
 }
 
