@@ -161,7 +161,7 @@ for (const [runtime, byMode] of Object.entries(results)) {
 const version = (runtime) =>
   runtime === 'node'
     ? `Node ${process.versions.node}`
-    : execFileSync(RUNTIMES[runtime].bin, ['--version'], { encoding: 'utf8' }).split('\n')[0]
+    : `${runtime === 'bun' ? 'Bun ' : ''}${execFileSync(RUNTIMES[runtime].bin, ['--version'], { encoding: 'utf8' }).split('\n')[0]}`
 const md = [
   '# Server CPU per request by runtime',
   '',
