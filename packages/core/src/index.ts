@@ -2,6 +2,8 @@ export { parse, resolveParseOptions } from './parse.js'
 export { encode, tlv } from './encode.js'
 export type { HeaderInput } from './encode.js'
 export { crc32c } from './crc32c.js'
+export { encodeSpp, parseSpp, SPP_HEADER_LENGTH, SPP_MAGIC } from './spp.js'
+export type { SppEndpoint, SppEndpointInput, SppHeader, SppParseResult } from './spp.js'
 export { canonicalAddress } from './address.js'
 export {
   decodeAlpn,
