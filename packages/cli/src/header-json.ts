@@ -2,7 +2,6 @@
 import {
   type DecodedTlvs,
   decodeTlvs,
-  isProxyProtocolError,
   type ProxyHeader,
   ProxyProtocolError,
   type Tlv,
