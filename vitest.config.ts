@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@proxyproto/node/testing': fileURLToPath(new URL('./packages/node/src/testing.ts', import.meta.url)),
       '@proxyproto/core': pkg('core'),
+      '@proxyproto/node/adapter': fileURLToPath(new URL('./packages/node/src/adapter.ts', import.meta.url)),
       '@proxyproto/node': pkg('node'),
       '@proxyproto/express': pkg('express'),
       '@proxyproto/fastify': pkg('fastify'),

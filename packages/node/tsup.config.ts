@@ -1,10 +1,5 @@
-import { defineConfig } from 'tsup'
+import { packageConfig } from '../../tsup.shared.js'
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/testing.ts'],
-  format: ['esm', 'cjs'],
-  dts: { compilerOptions: { composite: false, customConditions: [] } },
-  clean: true,
-  target: 'node20',
-  sourcemap: true,
-})
+// src/adapter.ts: @proxyproto/node/adapter, the helpers the framework adapters share.
+// src/testing.ts: @proxyproto/node/testing, clients that play the balancer in users' tests.
+export default packageConfig(['src/index.ts', 'src/adapter.ts', 'src/testing.ts'])

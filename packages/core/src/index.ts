@@ -18,6 +18,8 @@ export {
   decodeUniqueId,
 } from './tlv.js'
 export type { DecodedTlvs, InvalidTlv, SslInfo } from './tlv.js'
+export { tlvToJSON } from './tlv-json.js'
+export type { TlvJson } from './tlv-json.js'
 export { ErrorCodes, ProxyProtocolError, isProxyProtocolError } from './errors.js'
 export type { ErrorCode, ProxyProtocolErrorOptions } from './errors.js'
 export {
