@@ -66,20 +66,24 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
   }
 
   // Ports.
-  const sport = scanPort(b, ++p, limit)
-  p = portEnd
+  let s = ++p
+  let r = scanPort(b, s, limit)
+  const sport = r >> 3
+  p = s + (r & 7)
   if (p === limit) return more(n, cap)
-  if (b[p] !== SP) fieldEnd(b, p, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, portStart)
-  const dport = scanPort(b, ++p, limit)
-  p = portEnd
+  if (b[p] !== SP) fieldEnd(b, p, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
+  s = ++p
+  r = scanPort(b, s, limit)
+  const dport = r >> 3
+  p = s + (r & 7)
   if (p === limit) return more(n, cap)
   if (b[p] !== CR) {
     if (b[p] === SP) bad(b, limit, ErrorCodes.V1_SYNTAX, 'PROXY v1 line has data after the destination port', p)
-    bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, portStart)
+    bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
   }
   if (p + 1 === limit) return more(n, cap)
   // A CR followed by anything but LF is a bad byte in the port field.
-  if (b[p + 1] !== LF) bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, portStart)
+  if (b[p + 1] !== LF) bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
   return {
     status: 'complete',
     header: {
@@ -203,17 +207,12 @@ function isIPv6TextByte(c: number): boolean {
   return (c >= 0x30 && c <= 0x3a) || c === 0x2e || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)
 }
 
-// Where the last scanPort started and stopped (parsing is synchronous: one pair serves every call).
-let portStart = 0
-let portEnd = 0
-
 /**
  * A port from s: decimal 0–65535, digits only, no sign, no leading zero. Stops at the first non-digit or
- * `limit` (portEnd says where) and returns the value. A field cut short by `limit` is checked as far as it
- * goes: more digits only make it larger, so an overlong or leading-zero prefix fails at once.
+ * `limit` and returns (port << 3) | digits. A field cut short by `limit` is checked as far as it goes: more
+ * digits only make it larger, so an overlong or leading-zero prefix fails at once.
  */
 function scanPort(b: Uint8Array, s: number, limit: number): number {
-  portStart = s
   let port = 0
   let p = s
   for (; p < limit; p++) {
@@ -223,7 +222,6 @@ function scanPort(b: Uint8Array, s: number, limit: number): number {
     port = port * 10 + d
     if (port > 65535) bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
   }
-  portEnd = p
   if (p === s && p < limit) bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s) // an empty field
-  return port
+  return (port << 3) | (p - s)
 }
