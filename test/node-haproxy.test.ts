@@ -365,9 +365,9 @@ backend be_l4
     expect(stats.accepted).toEqual({ v1: 0, v2: 0 })
     // Whatever got past the header was a LOCAL one, reported as the balancer.
     for (const r of l4.seen) expect(r).toMatchObject({ command: 'LOCAL', address: BALANCER_ADDRESS })
-    // Every check is accounted for: LOCAL, refused, or still being read.
+    // Every check is accounted for: LOCAL, a health check that sent nothing, refused, or still being read.
     const refused = Object.values(stats.refused).reduce((a, b) => a + (b ?? 0), 0)
-    expect(stats.local + refused + stats.pending).toBe(stats.connections)
+    expect(stats.local + stats.healthChecks + refused + stats.pending).toBe(stats.connections)
     console.log(
       `HAProxy L4 checks: ${stats.connections} connections, ${stats.local} LOCAL, refused ${JSON.stringify(stats.refused)}`,
     )

@@ -64,28 +64,16 @@ export function headerFields(h: ProxyHeader): Record<string, unknown> {
 }
 
 /**
- * decodeTlvs, with the error's offset made absolute in `input` (TLV values are views into it):
- * a bad TLV value is reported at the byte where the problem is, like any other parse error.
+ * decodeTlvs, refusing a TLV value it could not decode (the CLI reports it like any other parse error),
+ * with the error's offset made absolute in `input` (TLV values are views into it).
  */
 export function decodeTlvsIn(header: ProxyHeader, input: Uint8Array): DecodedTlvs {
-  try {
-    return decodeTlvs(header.tlvs)
-  } catch (err) {
-    if (!isProxyProtocolError(err)) throw err
-    const decoded = new Set<number>()
-    for (const t of header.tlvs) {
-      if (decoded.has(t.type)) continue // decodeTlvs keeps the first of a type and skips the rest
-      try {
-        decodeTlvs([t])
-        decoded.add(t.type)
-      } catch (inner) {
-        if (!isProxyProtocolError(inner)) throw inner
-        const start = t.value.byteOffset - input.byteOffset
-        const offset = start + (inner.offset ?? 0)
-        const message = `${inner.message.replace(/ \(at byte \d+\)$/, '')} in TLV ${typeHex(t.type)} (at byte ${offset})`
-        throw new ProxyProtocolError(inner.code, message, { offset, cause: inner })
-      }
-    }
-    throw err
-  }
+  const decoded = decodeTlvs(header.tlvs)
+  const bad = decoded.invalid[0]
+  if (bad === undefined) return decoded
+  const inner = bad.error
+  const offset = bad.value.byteOffset - input.byteOffset + (inner.offset ?? 0)
+  const where = bad.subType === undefined ? typeHex(bad.type) : `${typeHex(bad.type)} sub-TLV ${typeHex(bad.subType)}`
+  const message = `${inner.message.replace(/ \(at byte \d+\)$/, '')} in TLV ${where} (at byte ${offset})`
+  throw new ProxyProtocolError(inner.code, message, { offset, cause: inner })
 }

@@ -16,7 +16,7 @@ export {
   decodeTlvs,
   decodeUniqueId,
 } from './tlv.js'
-export type { DecodedTlvs, SslInfo } from './tlv.js'
+export type { DecodedTlvs, InvalidTlv, SslInfo } from './tlv.js'
 export { ErrorCodes, ProxyProtocolError, isProxyProtocolError } from './errors.js'
 export type { ErrorCode, ProxyProtocolErrorOptions } from './errors.js'
 export {

@@ -8,6 +8,7 @@ import { formatIPv4, formatIPv6 } from './address.js'
 import { TlvType, V2_HEADER_LENGTH } from './constants.js'
 import { crc32c } from './crc32c.js'
 import { ErrorCodes, fail } from './errors.js'
+import { checkSpecTlv } from './tlv.js'
 import type { ParseResult, ProxyHeader, Tlv, Transport } from './types.js'
 
 const INCOMPLETE: ParseResult = Object.freeze({ status: 'incomplete' }) as ParseResult
@@ -124,6 +125,7 @@ function readTlvs(b: Uint8Array, start: number, end: number, verifyChecksum: boo
       if (crcAt !== -1) fail(ErrorCodes.CRC32C_INVALID, 'PROXY v2 header has more than one CRC32C TLV', p)
       crcAt = v
     }
+    checkSpecTlv(b, type, v, len)
     tlvs.push({ type, value: b.subarray(v, v + len) })
     p = v + len
   }

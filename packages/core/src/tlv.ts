@@ -1,11 +1,40 @@
 /**
  * Typed decoders for the TLVs of spec §2.2.1–§2.2.7 and the cloud vendors' custom-range TLVs.
- * TLV values are hostile input: each decoder checks lengths and UTF-8 and throws ERR_PROXY_TLV_INVALID;
- * the SSL sub-TLVs are read by a flat loop, never by recursion (CVE-2022-41881).
+ * TLV values are hostile input, and many come from the client through the balancer (SNI, ALPN, the
+ * certificate CN). The policy, per TLV:
+ * - structurally invalid spec TLVs make the whole header invalid, at parse time (checkSpecTlv below):
+ *   an SSL TLV shorter than its 5-byte fixed part or whose sub-TLVs do not tile it (§2.2.6), a
+ *   UNIQUE_ID over 128 bytes (§2.2.5; HAProxy refuses it too), a CRC32C that is not 4 bytes (§2.2.3);
+ * - well-formed values that cannot be decoded (non-UTF-8 AUTHORITY or ALPN from a client's SNI,
+ *   non-ASCII NETNS, cloud values of the wrong length) are exposed by decodeTlvs without throwing: the
+ *   raw TLV stays in header.tlvs, the decoded field is absent, and `invalid` says which and why;
+ * - the single-type decode* functions throw ERR_PROXY_TLV_INVALID, for callers who asked for one value.
+ * The SSL sub-TLVs are read by a flat loop, never by recursion (CVE-2022-41881).
  */
 import { SslClient, SslSubType, TlvType } from './constants.js'
-import { ErrorCodes, fail } from './errors.js'
+import { ErrorCodes, fail, ProxyProtocolError } from './errors.js'
 import type { Tlv } from './types.js'
+
+/**
+ * @internal Called by the v2 parser for each TLV (value at b[at, at + len)): throws ERR_PROXY_TLV_INVALID
+ * when a spec TLV breaks its structure, so such a header is refused like any other malformed one.
+ */
+export function checkSpecTlv(b: Uint8Array, type: number, at: number, len: number): void {
+  if (type === TlvType.UNIQUE_ID) {
+    // §2.2.5: the unique id is at most 128 bytes.
+    if (len > 128) fail(ErrorCodes.TLV_INVALID, `PROXY v2 UNIQUE_ID TLV is ${len} bytes, more than the 128 the spec allows`, at - 3)
+  } else if (type === TlvType.SSL) {
+    // §2.2.6: struct pp2_tlv_ssl { uint8_t client; uint32_t verify; struct pp2_tlv sub_tlv[0]; }
+    if (len < 5) fail(ErrorCodes.TLV_INVALID, 'PROXY v2 SSL TLV is shorter than its 5-byte client and verify fields', at - 3)
+    const end = at + len
+    let p = at + 5
+    while (p < end) {
+      if (end - p < 3) fail(ErrorCodes.TLV_INVALID, 'PROXY v2 SSL sub-TLV header runs past the end of the SSL TLV', p)
+      p += 3 + ((b[p + 1]! << 8) | b[p + 2]!)
+      if (p > end) fail(ErrorCodes.TLV_INVALID, 'PROXY v2 SSL sub-TLV runs past the end of the SSL TLV', p)
+    }
+  }
+}
 
 // ignoreBOM: a leading U+FEFF is part of the value; dropping it would let two values compare equal.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -92,6 +121,14 @@ const SSL_TEXT: Record<number, keyof SslInfo> = {
 
 /** PP2_TYPE_SSL (0x20): client bits, verify result and the sub-TLVs 0x21–0x28 (§2.2.6). */
 export function decodeSsl(value: Uint8Array): SslInfo {
+  return readSsl(value, undefined)
+}
+
+/**
+ * With `problems`, a text sub-TLV that cannot be decoded is listed there and its field left absent;
+ * without, it throws. A broken structure always throws.
+ */
+function readSsl(value: Uint8Array, problems: InvalidTlv[] | undefined): SslInfo {
   if (value.length < 5) fail(ErrorCodes.TLV_INVALID, 'SSL TLV must be at least 5 bytes')
   const client = value[0]!
   const verify = ((value[1]! << 24) | (value[2]! << 16) | (value[3]! << 8) | value[4]!) >>> 0
@@ -116,10 +153,24 @@ export function decodeSsl(value: Uint8Array): SslInfo {
     // The CN is UTF-8 (§2.2.6); the other names are US-ASCII. Every copy is validated; the first one
     // wins, as in decodeTlvs.
     if (key) {
-      const decoded = text(v, `SSL sub-TLV 0x${type.toString(16)}`, type !== SslSubType.CN)
+      let decoded: string
+      try {
+        decoded = text(v, `SSL sub-TLV 0x${type.toString(16)}`, type !== SslSubType.CN)
+      } catch (err) {
+        if (problems === undefined || !(err instanceof ProxyProtocolError)) throw err
+        problems.push({ type: TlvType.SSL, subType: type, value: v, error: err })
+        // The first copy decides the field: a later good one does not stand in for a bad first one.
+        ;(info as unknown as Record<string, string | null>)[key] ??= null
+        p += 3 + len
+        continue
+      }
       ;(info as unknown as Record<string, string>)[key] ??= decoded
     } else if (type === SslSubType.CLIENT_CERT) info.clientCert ??= v
     p += 3 + len
+  }
+  if (problems !== undefined) {
+    const record = info as unknown as Record<string, unknown>
+    for (const key in record) if (record[key] === null) delete record[key]
   }
   return info
 }
@@ -144,6 +195,18 @@ export function decodeGcpPscConnectionId(value: Uint8Array): bigint {
   return id
 }
 
+/** A TLV (or SSL sub-TLV) that decodeTlvs could not decode: its raw bytes and why. */
+export interface InvalidTlv {
+  /** The TLV type (0x20 for an SSL sub-TLV). */
+  type: number
+  /** The SSL sub-TLV type, when the problem is inside the SSL TLV. */
+  subType?: number
+  /** The raw value, a view into the parsed input. */
+  value: Uint8Array
+  /** ERR_PROXY_TLV_INVALID, saying what is wrong; `offset` is relative to `value`. */
+  error: ProxyProtocolError
+}
+
 export interface DecodedTlvs {
   alpn?: string
   authority?: string
@@ -156,54 +219,85 @@ export interface DecodedTlvs {
   gcpPscConnectionId?: bigint
   /** TLVs with no decoder here (NOOP is dropped), in wire order. */
   unknown: Tlv[]
+  /**
+   * Known TLVs whose value could not be decoded (non-UTF-8 AUTHORITY, a GCP value of the wrong length,
+   * an SSL CN that is not UTF-8...), in wire order. Their decoded field is absent; nothing else is hidden.
+   */
+  invalid: InvalidTlv[]
+}
+
+type Decoder = (value: Uint8Array) => unknown
+type Field = Exclude<keyof DecodedTlvs, 'unknown' | 'invalid'>
+
+const DECODERS: Partial<Record<number, [Field, Decoder]>> = {
+  [TlvType.ALPN]: ['alpn', decodeAlpn],
+  [TlvType.AUTHORITY]: ['authority', decodeAuthority],
+  [TlvType.CRC32C]: ['crc32c', decodeCrc32c],
+  [TlvType.UNIQUE_ID]: ['uniqueId', decodeUniqueId],
+  [TlvType.NETNS]: ['netns', decodeNetns],
+  [TlvType.GCP]: ['gcpPscConnectionId', decodeGcpPscConnectionId],
 }
 
 /**
- * Decodes every known TLV of a header. When a type appears twice the first one wins, and every copy is
- * validated (a bad second copy must not slip through because the first one was good).
- * Throws ERR_PROXY_TLV_INVALID on a value that does not match its type's format.
+ * Decodes every known TLV of a header. Never throws because of a value: one that cannot be decoded is
+ * listed in `invalid`, its field left absent, and every other TLV is still decoded. When a type appears
+ * twice the first copy decides its field (a bad first copy leaves it absent); every copy is checked.
  */
-const first = <T>(had: T | undefined, next: T): T => (had === undefined ? next : had)
-
 export function decodeTlvs(tlvs: readonly Tlv[]): DecodedTlvs {
-  const out: DecodedTlvs = { unknown: [] }
+  const out: DecodedTlvs = { unknown: [], invalid: [] }
+  const seen = new Set<number>()
   for (const tlv of tlvs) {
     const v = tlv.value
-    switch (tlv.type) {
-      case TlvType.ALPN:
-        out.alpn = first(out.alpn, decodeAlpn(v))
-        break
-      case TlvType.AUTHORITY:
-        out.authority = first(out.authority, decodeAuthority(v))
-        break
-      case TlvType.CRC32C:
-        out.crc32c = first(out.crc32c, decodeCrc32c(v))
-        break
+    const type = tlv.type
+    let field: Field
+    let decode: Decoder
+    switch (type) {
       case TlvType.NOOP:
-        break
-      case TlvType.UNIQUE_ID:
-        out.uniqueId = first(out.uniqueId, decodeUniqueId(v))
-        break
+        continue
       case TlvType.SSL:
-        out.ssl = first(out.ssl, decodeSsl(v))
-        break
-      case TlvType.NETNS:
-        out.netns = first(out.netns, decodeNetns(v))
+        field = 'ssl'
+        decode = (value) => readSsl(value, out.invalid)
         break
       case TlvType.AWS:
-        if (v[0] === 0x01) out.awsVpceId = first(out.awsVpceId, decodeAwsVpceId(v))
-        else out.unknown.push(tlv)
+        if (v[0] !== 0x01) {
+          out.unknown.push(tlv)
+          continue
+        }
+        field = 'awsVpceId'
+        decode = decodeAwsVpceId
         break
       case TlvType.AZURE:
-        if (v[0] === 0x01) out.azureLinkId = first(out.azureLinkId, decodeAzureLinkId(v))
-        else out.unknown.push(tlv)
+        if (v[0] !== 0x01) {
+          out.unknown.push(tlv)
+          continue
+        }
+        field = 'azureLinkId'
+        decode = decodeAzureLinkId
         break
-      case TlvType.GCP:
-        out.gcpPscConnectionId = first(out.gcpPscConnectionId, decodeGcpPscConnectionId(v))
-        break
-      default:
-        out.unknown.push(tlv)
+      default: {
+        const known = DECODERS[type]
+        if (known === undefined) {
+          out.unknown.push(tlv)
+          continue
+        }
+        ;[field, decode] = known
+      }
     }
+    const firstCopy = !seen.has(type)
+    seen.add(type)
+    let decoded: unknown
+    try {
+      decoded = decode(v)
+    } catch (err) {
+      out.invalid.push({ type, value: v, error: asTlvError(err) })
+      continue
+    }
+    if (firstCopy) (out as unknown as Record<string, unknown>)[field] = decoded
   }
   return out
+}
+
+// The decoders only throw ProxyProtocolErrors; anything else is wrapped rather than let out.
+function asTlvError(err: unknown): ProxyProtocolError {
+  return err instanceof ProxyProtocolError ? err : new ProxyProtocolError(ErrorCodes.TLV_INVALID, String(err), { cause: err })
 }

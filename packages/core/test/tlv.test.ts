@@ -309,9 +309,19 @@ describe('decodeTlvs', () => {
     expect(d.alpn).toBe('h2')
   })
 
-  it('validates every copy of a repeated TLV, not only the first one it keeps', () => {
-    expectError(() => decodeTlvs([{ type: 0x01, value: ascii('h2') }, { type: 0x01, value: hex('ff') }]), invalid)
-    expectError(() => decodeTlvs([{ type: 0x03, value: hex('00000000') }, { type: 0x03, value: hex('00') }]), invalid)
+  it('checks every copy of a repeated TLV, not only the first one it keeps, and lists a bad one in invalid', () => {
+    const d = decodeTlvs([{ type: 0x01, value: ascii('h2') }, { type: 0x01, value: hex('ff') }])
+    expect(d.alpn).toBe('h2')
+    expect(d.invalid.map((i) => [i.type, toHex(i.value), i.error.code])).toEqual([[0x01, 'ff', invalid]])
+    const c = decodeTlvs([{ type: 0x03, value: hex('00000000') }, { type: 0x03, value: hex('00') }])
+    expect(c.crc32c).toBe(0)
+    expect(c.invalid).toHaveLength(1)
+  })
+
+  it('lets a bad first copy decide: the field stays absent even when a later copy is good', () => {
+    const d = decodeTlvs([{ type: 0x02, value: hex('fffe') }, { type: 0x02, value: ascii('example.com') }])
+    expect(d.authority).toBeUndefined()
+    expect(d.invalid).toHaveLength(1)
   })
 
   it('keeps the first SSL sub-TLV of a type, as decodeTlvs does, and validates the others', () => {
@@ -330,16 +340,24 @@ describe('decodeTlvs', () => {
     expect(d.unknown).toEqual([aws, azure])
   })
 
-  it('throws ERR_PROXY_TLV_INVALID on a malformed known TLV', () => {
-    expectError(() => decodeTlvs([{ type: 0x02, value: hex('ff') }]), invalid)
-    expectError(() => decodeTlvs([{ type: 0x05, value: new Uint8Array(129) }]), invalid)
-    expectError(() => decodeTlvs([{ type: 0xe0, value: hex('00') }]), invalid)
-    expectError(() => decodeTlvs([{ type: 0xee, value: hex('01 00') }]), invalid)
-    expectError(() => decodeTlvs([{ type: 0x20, value: hex('01') }]), invalid)
+  it('never throws on a malformed known TLV: lists it in invalid with ERR_PROXY_TLV_INVALID and leaves its field absent', () => {
+    for (const [type, value, field] of [
+      [0x02, hex('ff'), 'authority'],
+      [0x05, new Uint8Array(129), 'uniqueId'],
+      [0xe0, hex('00'), 'gcpPscConnectionId'],
+      [0xee, hex('01 00'), 'azureLinkId'],
+      [0x20, hex('01'), 'ssl'],
+    ] as const) {
+      const d = decodeTlvs([{ type, value }])
+      expect(d).not.toHaveProperty(field)
+      expect(d.invalid).toHaveLength(1)
+      expect(d.invalid[0]).toMatchObject({ type, value })
+      expect(d.invalid[0]!.error.code).toBe(invalid)
+    }
   })
 
   it('returns an empty result for no TLVs', () => {
-    expect(decodeTlvs([])).toEqual({ unknown: [] })
+    expect(decodeTlvs([])).toEqual({ unknown: [], invalid: [] })
   })
 })
 

@@ -14,7 +14,7 @@ export interface ProxyInfo {
   readonly peer: Peer
   /** The client the connection is for: the header's source, or the peer for LOCAL, UNKNOWN, UNSPEC and UNIX. */
   readonly client: Peer
-  /** Decoded TLVs (computed on first access). */
+  /** Decoded TLVs (computed on first access). Never throws: values that cannot be decoded are listed in `tlvs.invalid`. */
   readonly tlvs: DecodedTlvs
 }
 

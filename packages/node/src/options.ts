@@ -17,6 +17,18 @@ export interface ProxyProtocolOptions {
   versions?: ReadonlyArray<1 | 2>
   /** Verify a v2 CRC32C TLV when present. Default true. */
   verifyChecksum?: boolean
+  /**
+   * Most connections from trusted peers that may wait for their header at once; beyond it a new one is
+   * refused at once with ERR_PROXY_TOO_MANY_PENDING. Bounds the memory a connect-and-wait flood can hold
+   * (headerTimeout bounds only how long). Peers served with untrusted: 'direct' never count. Default 10000.
+   */
+  maxPending?: number
+  /**
+   * A trusted peer that closes without sending a byte before headerTimeout is a TCP health check (AWS NLB,
+   * GCP, Kubernetes): counted in stats.healthChecks and not reported. true restores the old reporting, as
+   * ERR_PROXY_CONNECTION_CLOSED refusals. Default false.
+   */
+  reportHealthChecks?: boolean
   /** Called with each parsed header before the connection is handed on; return false (or a promise of false), or throw, to refuse it. */
   onHeader?: (header: ProxyHeader, socket: Socket) => boolean | undefined | void | Promise<boolean | undefined | void>
 }
@@ -28,10 +40,29 @@ export interface ResolvedOptions {
   headerTimeout: number
   parse: ParseOptions
   onHeader: ProxyProtocolOptions['onHeader'] | undefined
+  maxPending: number
+  reportHealthChecks: boolean
 }
 
 export const DEFAULT_HEADER_TIMEOUT = 5000
-const KNOWN = new Set(['trust', 'untrusted', 'mode', 'headerTimeout', 'maxHeaderSize', 'versions', 'verifyChecksum', 'onHeader'])
+/**
+ * A balancer's header arrives with its first packet, so a connection is pending for about one event-loop
+ * turn; 10000 leaves room for a burst accepted during a long stall, and caps a flood at roughly 10000
+ * sockets' worth of memory (measured: docs/security.md).
+ */
+export const DEFAULT_MAX_PENDING = 10_000
+const KNOWN = new Set([
+  'trust',
+  'untrusted',
+  'mode',
+  'headerTimeout',
+  'maxHeaderSize',
+  'versions',
+  'verifyChecksum',
+  'onHeader',
+  'maxPending',
+  'reportHealthChecks',
+])
 
 function invalid(message: string): never {
   throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, message)
@@ -46,6 +77,9 @@ export function resolveOptions(options: ProxyProtocolOptions = {}): ResolvedOpti
   if (mode !== 'require' && mode !== 'optional') invalid(`mode must be 'require' or 'optional'`)
   if (typeof headerTimeout !== 'number' || !(headerTimeout > 0) || headerTimeout > 2 ** 31 - 1) invalid('headerTimeout must be a positive number of milliseconds')
   if (onHeader !== undefined && typeof onHeader !== 'function') invalid('onHeader must be a function')
+  const { maxPending = DEFAULT_MAX_PENDING, reportHealthChecks = false } = options
+  if (!Number.isInteger(maxPending) || maxPending < 1) invalid('maxPending must be a positive integer')
+  if (typeof reportHealthChecks !== 'boolean') invalid('reportHealthChecks must be a boolean')
   const parse: ParseOptions = {
     maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
     versions: options.versions ?? [1, 2],
@@ -56,7 +90,7 @@ export function resolveOptions(options: ProxyProtocolOptions = {}): ResolvedOpti
   } catch (err) {
     invalid((err as Error).message)
   }
-  return { trust: compileTrust(options.trust), untrusted, mode, headerTimeout, parse, onHeader }
+  return { trust: compileTrust(options.trust), untrusted, mode, headerTimeout, parse, onHeader, maxPending, reportHealthChecks }
 }
 
 /** Throws ERR_PROXY_INVALID_OPTION (naming the option) when `options` would be refused by withProxyProtocol. */

@@ -8,6 +8,11 @@ export interface ProxyProtocolStats {
   accepted: { v1: number; v2: number }
   /** Headers with the LOCAL command (health checks): served with the real peer address. */
   local: number
+  /**
+   * Trusted peers that closed (FIN or RST) without sending a byte before headerTimeout: TCP health checks.
+   * Not refusals: not in `refused`, no event, no warning (unless reportHealthChecks is set).
+   */
+  healthChecks: number
   /** Connections served without a header (untrusted 'direct', or no header in optional mode). */
   direct: number
   /** Connections closed, by error code. */
@@ -17,5 +22,5 @@ export interface ProxyProtocolStats {
 }
 
 export function createStats(): ProxyProtocolStats {
-  return { connections: 0, accepted: { v1: 0, v2: 0 }, local: 0, direct: 0, refused: {}, pending: 0 }
+  return { connections: 0, accepted: { v1: 0, v2: 0 }, local: 0, healthChecks: 0, direct: 0, refused: {}, pending: 0 }
 }

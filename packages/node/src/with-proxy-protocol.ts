@@ -15,6 +15,7 @@ import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './
 import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { kPending, Pending, PendingQueue, type PendingSocket } from './pending.js'
 import { createStats, type ProxyProtocolStats } from './stats.js'
+import { warnOnce } from './warn.js'
 
 const kState = Symbol.for('proxyproto.server')
 
@@ -29,6 +30,8 @@ interface State {
   tls: Map<string, ProxyInfo> | undefined
   /** Connections still waiting for their header, oldest first. */
   pending: PendingQueue<State>
+  /** Error codes already reported by a process warning (no 'proxyProtocolError' listener). */
+  warned: Set<string>
 }
 
 const noop = (): void => {}
@@ -54,6 +57,7 @@ export function withProxyProtocol<S extends NetServer>(server: S, options?: Prox
     stats: createStats(),
     emit,
     tls: server instanceof TlsServer ? new Map() : undefined,
+    warned: new Set(),
   } as State
   state.pending = new PendingQueue(state, resolved.headerTimeout, (p) =>
     fail(p, new ProxyProtocolError(ErrorCodes.HEADER_TIMEOUT, `no complete PROXY header within ${resolved.headerTimeout} ms`)),
@@ -146,7 +150,11 @@ function onConnection(state: State, socket: Socket): void {
   } catch (err) {
     cause = err
   }
-  if (trusted) {
+  if (trusted && state.stats.pending >= state.options.maxPending) {
+    // Refused at once: what a connect-and-wait flood holds is bounded by maxPending, not by headerTimeout.
+    const error = new ProxyProtocolError(ErrorCodes.TOO_MANY_PENDING, `${state.stats.pending} connections are already waiting for their PROXY header (maxPending ${state.options.maxPending})`)
+    refuse(state, socket, peer, error)
+  } else if (trusted) {
     const p = new Pending(state.pending, socket, peer)
     ;(socket as Sock)[kPending] = p
     state.pending.push(p)
@@ -200,7 +208,8 @@ function onReadable(this: Sock): void {
 
 function onEnd(this: Sock): void {
   const p = this[kPending]
-  if (p) fail(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'peer ended the connection before the PROXY header was complete'))
+  if (p === undefined || healthCheck(p)) return
+  fail(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'peer ended the connection before the PROXY header was complete'))
 }
 
 function onError(this: Sock, err: unknown): void {
@@ -210,7 +219,7 @@ function onError(this: Sock, err: unknown): void {
 
 function onClose(this: Sock): void {
   const p = this[kPending]
-  if (p) {
+  if (p && !healthCheck(p)) {
     const error = new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause: p.lastError })
     fail(p, error)
   }
@@ -218,6 +227,21 @@ function onClose(this: Sock): void {
 
 type Waiting = Pending<State>
 type Sock = PendingSocket<State>
+
+/**
+ * A trusted peer closing (FIN or RST) before sending a single byte is a TCP health check (AWS NLB, GCP and
+ * Kubernetes TCP probes connect and close): counted apart and closed without a refusal, event or warning,
+ * unless reportHealthChecks asks for the old reporting. True when it was one.
+ */
+function healthCheck(p: Waiting): boolean {
+  const state = stateOf(p)
+  if (p.buffered !== undefined || p.socket.readableLength > 0 || state.options.reportHealthChecks) return false
+  settle(p)
+  state.stats.healthChecks++
+  p.socket.on('error', noop)
+  p.socket.destroy()
+  return true
+}
 
 function stateOf(p: Waiting): State {
   return p.queue.owner
@@ -255,18 +279,47 @@ function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer): void {
   let verdict: ReturnType<typeof onHeader>
   try {
     verdict = onHeader(header, socket)
+    // Reading `then` is user code too (a getter may throw), and so is calling it: a thenable whose then
+    // throws is a refusal, at once.
+    const then = thenOf(verdict)
+    if (then !== undefined) {
+      // The header timeout, FIN/RST and server.close() still apply while the promise is pending.
+      then.call(
+        verdict,
+        (ok: unknown) => outsidePromise(() => (ok === false ? fail(p, rejected()) : finish(p, info))),
+        (err: unknown) => outsidePromise(() => fail(p, rejected(err))),
+      )
+      return
+    }
   } catch (err) {
     fail(p, rejected(err))
     return
   }
-  if (verdict && typeof (verdict as Promise<unknown>).then === 'function') {
-    // The header timeout, FIN/RST and server.close() still apply while the promise is pending.
-    ;(verdict as Promise<boolean | undefined | void>).then(
-      (ok) => (ok === false ? fail(p, rejected()) : finish(p, info)),
-      (err) => fail(p, rejected(err)),
-    )
-  } else if (verdict === false) fail(p, rejected())
+  if (verdict === false) fail(p, rejected())
   else finish(p, info)
+}
+
+function thenOf(value: unknown): ((this: unknown, ...args: unknown[]) => unknown) | undefined {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined
+  const then = (value as { then?: unknown }).then
+  return typeof then === 'function' ? (then as (this: unknown, ...args: unknown[]) => unknown) : undefined
+}
+
+/**
+ * Runs the hand-off after an async onHeader. A throw from the server's own 'connection' listeners (or a
+ * 'proxyProtocolError' listener) must surface as it does without the library, an uncaughtException, not
+ * as a rejection of a promise nobody holds, nor be taken for onHeader's own failure.
+ */
+function outsidePromise(fn: () => void): void {
+  try {
+    fn()
+  } catch (err) {
+    process.nextTick(rethrow, err)
+  }
+}
+
+function rethrow(err: unknown): never {
+  throw err
 }
 
 function finish(p: Waiting, info: ProxyInfo): void {
@@ -307,7 +360,7 @@ function refuse(state: State, socket: Socket, peer: Peer | undefined, error: Pro
   try {
     if (state.server.listenerCount('proxyProtocolError') > 0) {
       state.emit.call(state.server, 'proxyProtocolError', error, socket, peer)
-    }
+    } else warnOnce(state.warned, error, peer)
   } finally {
     // Even when a listener throws, the socket goes.
     if (socket.writableEnded && !socket.destroyed) {

@@ -470,6 +470,7 @@ describe('stats', () => {
       connections: 6,
       accepted: { v1: 1, v2: 2 },
       local: 1,
+      healthChecks: 0,
       direct: 1,
       refused: { ERR_PROXY_V1_BAD_PROTOCOL: 1 },
       pending: 0,
