@@ -30,8 +30,8 @@ const SHORT_LINE = 'PROXY v1 line ends before all fields'
 export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): ParseResult {
   const n = b.length
   // v1 is never longer than 107 bytes (§2.1); a smaller maxHeaderSize caps it further.
-  const cap = maxHeaderSize < V1_MAX_LENGTH ? maxHeaderSize : V1_MAX_LENGTH
-  const limit = n < cap ? n : cap
+  const cap = Math.min(maxHeaderSize, V1_MAX_LENGTH)
+  const limit = Math.min(n, cap)
   if (limit <= 5) return more(n, cap)
   // §2.1: the five bytes "PROXY" identify v1 and exactly one space follows them. Anything else after
   // "PROXY" (a tab, "PROXYTCP4", a CRLF) is a malformed header, not application data.

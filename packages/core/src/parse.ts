@@ -65,7 +65,7 @@ function parseWith(input: Uint8Array, maxHeaderSize: number, v1: boolean, v2: bo
   const first = input[0]
   if (first === 0x0d) {
     // v2: identified by its 12-byte signature (§2.2).
-    const k = n < 12 ? n : 12
+    const k = Math.min(n, 12)
     for (let i = 1; i < k; i++) if (input[i] !== V2_SIGNATURE[i]) return ABSENT
     if (!v2) {
       // A header of a version the caller does not accept is an error, not application data.
@@ -77,7 +77,7 @@ function parseWith(input: Uint8Array, maxHeaderSize: number, v1: boolean, v2: bo
   }
   if (first === 0x50) {
     // v1: the five bytes "PROXY" identify it (§2.1); what follows them is parseV1's to judge.
-    const k = n < 5 ? n : 5
+    const k = Math.min(n, 5)
     for (let i = 1; i < k; i++) if (input[i] !== PROXY[i]) return ABSENT
     if (!v1) {
       if (n >= 6) fail(ErrorCodes.VERSION_NOT_ALLOWED, 'PROXY header version is not allowed', 0)
