@@ -71,7 +71,14 @@ function startApp(): {
         keys: Object.keys(tlvs).sort(),
       }
       void [tlvs.alpn, tlvs.ssl?.cn, tlvs.ssl?.version, tlvs.uniqueId, tlvs.netns, tlvs.awsVpceId]
-      void [tlvs.azureLinkId, tlvs.gcpPscConnectionId, tlvs.crc32c, tlvs.unknown.length, req.proxyHeader, req.ip]
+      void [
+        tlvs.azureLinkId,
+        tlvs.gcpPscConnectionId,
+        tlvs.crc32c,
+        tlvs.unknown.length,
+        req.proxyHeader,
+        req.ip,
+      ]
       res.set('connection', 'close').json(seen)
     } catch (err) {
       thrown.push(err)
@@ -96,7 +103,8 @@ function randomTlv(rng: Rng): Tlv {
     })
     return { type, value: Buffer.concat([rng.bytes(5), ...subs]) }
   }
-  if (type === 0xea || type === 0xee) return { type, value: Buffer.concat([Buffer.from([rng.bool(0.8) ? 1 : 2]), rng.bytes(rng.int(0, 10))]) }
+  if (type === 0xea || type === 0xee)
+    return { type, value: Buffer.concat([Buffer.from([rng.bool(0.8) ? 1 : 2]), rng.bytes(rng.int(0, 10))]) }
   // Mostly short values; sometimes past the limits (UNIQUE_ID 128, AUTHORITY 255).
   return { type, value: rng.bytes(rng.bool(0.9) ? rng.int(0, 16) : rng.int(120, 300)) }
 }
@@ -184,11 +192,15 @@ describePeer('hostile TLVs never throw into a handler', ['haproxy', 'openssl'], 
       // Bytes 0x01–0xff but LF (the shell would eat a trailing one); half of them valid UTF-8 names.
       const sni =
         i % 2 === 0
-          ? Buffer.from(Array.from({ length: rng.int(1, 60) }, () => rng.pick([rng.int(1, 9), rng.int(11, 255)])))
+          ? Buffer.from(
+              Array.from({ length: rng.int(1, 60) }, () => rng.pick([rng.int(1, 9), rng.int(11, 255)])),
+            )
           : Buffer.from(`h${i}-${'é'.repeat(rng.int(0, 5))}.example`)
       const { seen, output } = await requestWithSni(sni)
       if (seen === undefined) {
-        failures.push(`seed ${seed} #${i} sni ${sni.toString('hex')}: no answer from the handler: ${output.slice(0, 200)}`)
+        failures.push(
+          `seed ${seed} #${i} sni ${sni.toString('hex')}: no answer from the handler: ${output.slice(0, 200)}`,
+        )
         return
       }
       if (seen.invalid.length > 0) undecodable++
@@ -199,7 +211,8 @@ describePeer('hostile TLVs never throw into a handler', ['haproxy', 'openssl'], 
       } catch {
         text = undefined
       }
-      if (seen.authority !== text) failures.push(`seed ${seed} #${i}: authority ${seen.authority} for ${sni.toString('hex')}`)
+      if (seen.authority !== text)
+        failures.push(`seed ${seed} #${i}: authority ${seen.authority} for ${sni.toString('hex')}`)
       if (!seen.ssl) failures.push(`seed ${seed} #${i}: the SSL TLV was hidden`)
     })
     console.log(
@@ -241,7 +254,9 @@ describePeer('hostile TLVs never throw into a handler', ['haproxy', 'openssl'], 
       }
       const [response] = parseHttpResponses(data)
       if (response?.status !== 200) {
-        failures.push(`seed ${seed} #${i}: status ${response?.status} for ${Buffer.from(header).toString('hex')}`)
+        failures.push(
+          `seed ${seed} #${i}: status ${response?.status} for ${Buffer.from(header).toString('hex')}`,
+        )
         return
       }
       answered++

@@ -8,12 +8,17 @@ import net from 'node:net'
 import { withProxyProtocol } from '@proxyproto/node'
 import { serve } from './serve.mjs'
 
-const [variant = 'plain', headerTimeout = '600000'] = process.argv.slice(2)
+// maxPending (optional): the cap on connections waiting for their header (bench/server/pending-flood.mjs).
+const [variant = 'plain', headerTimeout = '600000', maxPending] = process.argv.slice(2)
 const noop = () => {}
 const server = net.createServer((socket) => {
   socket.on('error', noop)
   socket.on('data', noop)
   socket.on('end', () => socket.end())
 })
-if (variant === 'proxyproto') withProxyProtocol(server, { headerTimeout: Number(headerTimeout) })
+if (variant === 'proxyproto')
+  withProxyProtocol(server, {
+    headerTimeout: Number(headerTimeout),
+    ...(maxPending ? { maxPending: Number(maxPending) } : {}),
+  })
 serve(server)

@@ -141,6 +141,7 @@ function readSsl(value: Uint8Array, problems: InvalidTlv[] | undefined): SslInfo
     verified: verify === 0 && (client & (SslClient.CERT_CONN | SslClient.CERT_SESS)) !== 0,
     tlvs: [],
   }
+  const seen = new Set<number>()
   let p = 5
   while (p < value.length) {
     if (value.length - p < 3) fail(ErrorCodes.TLV_INVALID, 'SSL sub-TLV header runs past the end of the SSL TLV', p)
@@ -151,26 +152,21 @@ function readSsl(value: Uint8Array, problems: InvalidTlv[] | undefined): SslInfo
     info.tlvs.push({ type, value: v })
     const key = SSL_TEXT[type]
     // The CN is UTF-8 (§2.2.6); the other names are US-ASCII. Every copy is validated; the first one
-    // wins, as in decodeTlvs.
+    // decides the field, as in decodeTlvs (a later good copy does not stand in for a bad first one).
     if (key) {
-      let decoded: string
+      let decoded: string | undefined
       try {
         decoded = text(v, `SSL sub-TLV 0x${type.toString(16)}`, type !== SslSubType.CN)
       } catch (err) {
         if (problems === undefined || !(err instanceof ProxyProtocolError)) throw err
         problems.push({ type: TlvType.SSL, subType: type, value: v, error: err })
-        // The first copy decides the field: a later good one does not stand in for a bad first one.
-        ;(info as unknown as Record<string, string | null>)[key] ??= null
-        p += 3 + len
-        continue
       }
-      ;(info as unknown as Record<string, string>)[key] ??= decoded
+      if (!seen.has(type)) {
+        seen.add(type)
+        if (decoded !== undefined) (info as unknown as Record<string, string>)[key] = decoded
+      }
     } else if (type === SslSubType.CLIENT_CERT) info.clientCert ??= v
     p += 3 + len
-  }
-  if (problems !== undefined) {
-    const record = info as unknown as Record<string, unknown>
-    for (const key in record) if (record[key] === null) delete record[key]
   }
   return info
 }

@@ -28,7 +28,11 @@ describe('structurally invalid spec TLVs are refused at parse time', () => {
 
   it('accepts the limits themselves: a bare 5-byte SSL TLV, sub-TLVs that end exactly, a 128-byte UNIQUE_ID', () => {
     const h = expectComplete(
-      header(tlvHex(0x20, '0100000000'), tlvHex(0x20, '0100000000 210003 544c53'), tlvHex(0x05, '00'.repeat(128))),
+      header(
+        tlvHex(0x20, '0100000000'),
+        tlvHex(0x20, '0100000000 210003 544c53'),
+        tlvHex(0x05, '00'.repeat(128)),
+      ),
     ).header
     expect(h.tlvs.map((t) => t.type)).toEqual([0x20, 0x20, 0x05])
   })
@@ -72,6 +76,12 @@ describe('decodeTlvs exposes well-formed but unusable values without throwing', 
     expect(d.invalid.map((i) => [i.type, i.subType, toHex(i.value)])).toEqual([[0x20, 0x22, 'fffe']])
   })
 
+  it('lets the first copy of an SSL sub-TLV decide: a good CN after a bad one does not stand in for it', () => {
+    const d = decodeTlvs([{ type: 0x20, value: hex('01 00000000', '220002 fffe', '220001 41') }])
+    expect(d.ssl).not.toHaveProperty('cn')
+    expect(d.invalid).toHaveLength(1)
+  })
+
   it('never throws, whatever the TLVs (known types with random values)', () => {
     const known = [0x01, 0x02, 0x03, 0x04, 0x05, 0x20, 0x30, 0xe0, 0xea, 0xee]
     const anyTlv = fc.record({
@@ -80,7 +90,10 @@ describe('decodeTlvs exposes well-formed but unusable values without throwing', 
         fc.uint8Array({ maxLength: 300 }),
         // SSL-shaped: a 5-byte fixed part and random sub-TLVs
         fc
-          .array(fc.record({ t: fc.integer({ min: 0x21, max: 0x28 }), v: fc.uint8Array({ maxLength: 20 }) }), { maxLength: 4 })
+          .array(
+            fc.record({ t: fc.integer({ min: 0x21, max: 0x28 }), v: fc.uint8Array({ maxLength: 20 }) }),
+            { maxLength: 4 },
+          )
           .map((subs) => hex('01 00000000', ...subs.map((s) => tlvHex(s.t, toHex(s.v))))),
       ),
     })

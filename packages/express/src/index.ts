@@ -18,6 +18,7 @@ import {
   withErrorPrefix,
   withProxyProtocol,
 } from '@proxyproto/node'
+import { watchUnpreparedServers } from './unprepared.js'
 
 export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
 export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError } from '@proxyproto/node'
@@ -49,6 +50,8 @@ export function proxyProtocol(options: ProxyProtocolOptions = {}): ProxyProtocol
   const opts: ProxyProtocolOptions = options === null || typeof options !== 'object' ? options : { ...options }
   // Validate now, so a typo fails at startup rather than at attach().
   prefixed(() => validateProxyProtocolOptions(opts))
+  // Forgetting proxy.attach(server) behind a balancer must be loud (see unprepared.ts).
+  watchUnpreparedServers(PREFIX)
 
   const middleware = ((req, _res, next) => {
     const header = proxyHeaderOf(req)
