@@ -332,20 +332,22 @@ if (h?.profiles) {
       const served = [...(h.modes['keep-alive']?.runs ?? []), ...(h.modes.close?.runs ?? [])]
         .filter((r) => r.variant === v.key)
         .reduce((a, r) => a + r.requests, 0)
+      // Per request: the profile covers the warm-up and checks too, so these slightly overstate.
+      const us = (ms) => (served ? f2((ms * 1000) / served) : 'n/a')
       p(
-        `### ${v.label}: busy ${f0(prof.busyMs)} ms; proxyproto self ${f0(prof.oursMs)} ms (${f1((100 * prof.oursMs) / prof.busyMs)} %), inclusive ${f0(prof.oursInclusiveMs)} ms (${f1((100 * prof.oursInclusiveMs) / prof.busyMs)} %)`,
+        `### ${v.label}: busy ${f0(prof.busyMs)} ms (${us(prof.busyMs)} µs per request); proxyproto self ${f0(prof.oursMs)} ms (${f1((100 * prof.oursMs) / prof.busyMs)} %), inclusive ${f0(prof.oursInclusiveMs)} ms (${f1((100 * prof.oursInclusiveMs) / prof.busyMs)} %, ${us(prof.oursInclusiveMs)} µs per request)`,
       )
       p()
-      p('| self ms | % of busy | function |')
-      p('|---:|---:|---|')
-      for (const t of prof.top) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | \`${t.fn}\` |`)
+      p('| self ms | % of busy | µs per request | function |')
+      p('|---:|---:|---:|---|')
+      for (const t of prof.top) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | ${us(t.ms)} | \`${t.fn}\` |`)
       p()
       if (prof.oursInclusiveMs > 0.005 * prof.busyMs) {
         p('Inclusive time under proxyproto, by our function → what it called:')
         p()
-        p('| ms | % of busy | our function → callee |')
-        p('|---:|---:|---|')
-        for (const t of prof.oursBreakdown) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | \`${t.fn}\` |`)
+        p('| ms | % of busy | µs per request | our function → callee |')
+        p('|---:|---:|---:|---|')
+        for (const t of prof.oursBreakdown) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | ${us(t.ms)} | \`${t.fn}\` |`)
         p()
       }
       p(`(${served} requests timed in this child, plus warm-up and checks.)`)
