@@ -214,9 +214,12 @@ function onReadable(this: Sock): void {
 
 /**
  * The push() hook (fast-paths.ts): Node's stream reader hands it each chunk it reads, before the stream
- * buffers it. Header bytes are kept here; what follows the header goes on to the stream's own push(), so
- * the server finds it buffered, as after unshift(). The hand-off runs on the next tick, outside Node's read
- * callback (the server's connection listener may take over the handle, as http's parser.consume() does).
+ * buffers it. Header bytes are kept here; what follows the header goes on to the stream's own push() first,
+ * so the server finds it buffered, as after unshift(), and the hand-off runs at once, inside Node's read
+ * callback (as Node's own http server hands an upgraded socket on from inside one): the server's connection
+ * listener may take the handle over there (http's parser.consume(), TLS, HTTP/2), which is why push()
+ * then answers true whatever the stream says: a false would make Node's reader stop the handle the server
+ * now reads.
  */
 function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding): boolean {
   const p = this[kPending]
@@ -249,8 +252,7 @@ function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding)
     header = result.header
     if (result.length < buffered.length) streamPush.call(this, buffered.subarray(result.length))
   }
-  process.nextTick(accept, p, header, undefined)
-  // Node's reader stops reading when push() returns false; the server decides that from now on.
+  accept(p, header, undefined)
   return true
 }
 
@@ -332,7 +334,6 @@ function fail(p: Waiting, error: ProxyProtocolError): void {
 
 function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer | undefined): void {
   const { socket } = p
-  if ((socket as Sock)[kPending] !== p) return // closed, timed out or dropped since pushHeader
   // Give back what follows the header, in front of anything still buffered, before any reader sees it.
   if (rest !== undefined && rest.length > 0) socket.unshift(rest)
   const info = createInfo(header, p.peer)
