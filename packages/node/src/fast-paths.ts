@@ -25,7 +25,14 @@ type Internals = Socket & {
   _readableState?: { flowing: boolean | null; length: number; ended: boolean }
 }
 
+/**
+ * Node itself. Deno's and Bun's node:net are other code that may look the same (Deno ports these very
+ * functions): they take the public paths, whatever their internals look like today.
+ */
+const onNode = (globalThis as { Deno?: unknown }).Deno === undefined && (globalThis as { Bun?: unknown }).Bun === undefined
+
 function peernameWorks(): boolean {
+  if (!onNode) return false
   try {
     const s = new Socket() as Internals
     s._peername = { address: '192.0.2.1', port: 9, family: 'IPv4' }
@@ -40,7 +47,7 @@ export const fastPaths = {
   /** Set `_peername` (true) or define accessor properties (false). */
   peername: peernameWorks(),
   /** Allow the push() hook where a socket passes canHookPush (false: always the paused-mode path). */
-  push: true,
+  push: onNode,
 }
 
 /**
