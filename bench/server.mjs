@@ -14,6 +14,8 @@
  *                                              under a minute. For checking that the benchmark works (the
  *                                              docs test runs it), not for figures: its noise band is wide
  *   node bench/server.mjs --modes=close        HTTP modes: keep-alive, close (default both)
+ *   node bench/server.mjs --build=<path>       also time another build of @proxyproto/node (its dist/index.js)
+ *                                              in the same HTTP rounds, to measure a change
  *   node bench/server.mjs --profile            HTTP connection-per-request only, server children under
  *                                              --cpu-prof; the hottest functions go to
  *                                              bench/results/server-profile.md (+ .json)
@@ -25,11 +27,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { loadavg, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { installCleanup, killAll, log, machine, stillRunning } from './server/harness.mjs'
-import httpOverhead, { CONTROL_BAND, httpTargets, MODES, VARIANTS } from './server/http-overhead.mjs'
 import memory from './server/memory.mjs'
 import wsConnect, { WS_VARIANTS } from './server/ws-connect.mjs'
 import { writeResultsIndex } from './results-index.mjs'
@@ -44,8 +45,12 @@ const { values: args } = parseArgs({
     duration: { type: 'string' },
     modes: { type: 'string' },
     quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
+    build: { type: 'string' },
   },
 })
+// Read by http-overhead.mjs, imported after it is set, and by the server child it starts.
+if (args.build) process.env.PROXYPROTO_NODE_BUILD = resolve(args.build)
+const { default: httpOverhead, CONTROL_BAND, httpTargets, MODES, VARIANTS } = await import('./server/http-overhead.mjs')
 const only = new Set(args.profile ? ['http'] : args.only.split(',').map((s) => s.trim()))
 const quick = args.quick
 const rounds = args.rounds ? Number(args.rounds) : quick ? 2 : undefined

@@ -36,6 +36,10 @@ export const VARIANTS = [
   { key: 'ours', label: 'withProxyProtocol', script: 'http-proxyproto.mjs', send: 'v2', client: true },
   { key: 'findhit', label: 'findhit-proxywrap 0.3.13', script: 'http-findhit.mjs', send: 'v1', client: true },
 ]
+// `--build=<dist/index.js of another @proxyproto/node build>` (bench/server.mjs sets this): that build too.
+if (process.env.PROXYPROTO_NODE_BUILD) {
+  VARIANTS.push({ key: 'build', label: 'withProxyProtocol, other build (--build)', script: 'http-proxyproto-build.mjs', send: 'v2', client: true })
+}
 /** target: the most server CPU per request ours may use, as a multiple of plain's (median of rounds). */
 export const MODES = [
   { key: 'keep-alive', label: 'keep-alive', headers: [], target: 1.02 },
