@@ -17,10 +17,10 @@ import express from 'express'
 import Fastify from 'fastify'
 import { expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { connectFrom, describePeer, freePort, haproxyGlobal, type PeerProcess, startHaproxy, startNginx } from './helpers/peers.js'
+import { responses } from './helpers/adapter-client.js'
+import { describePeer, freePort, haproxyGlobal, type PeerProcess, startHaproxy, startNginx } from './helpers/peers.js'
+import { BALANCER_ADDRESS, CLIENT_ADDRESS, closeServer, connect, waitFor } from './helpers/sockets.js'
 
-const CLIENT_ADDRESS = '127.0.0.23'
-const BALANCER_ADDRESS = '127.0.0.1'
 
 /** What a handler saw. */
 interface Seen {
@@ -68,32 +68,15 @@ interface Adapter {
 
 /** HTTP/1.1 keep-alive requests on one raw connection, read one response at a time. */
 async function httpExchange(balancerPort: number, count: number): Promise<Seen[]> {
-  const socket = await connectFrom(CLIENT_ADDRESS, balancerPort)
+  const socket = await connect(balancerPort, CLIENT_ADDRESS)
   try {
-    let buffered = Buffer.alloc(0)
+    const next = responses(socket)
     const results: Seen[] = []
     for (let i = 0; i < count; i++) {
       socket.write(`GET /req-${i} HTTP/1.1\r\nHost: app\r\n\r\n`)
-      for (;;) {
-        const end = buffered.indexOf('\r\n\r\n')
-        if (end !== -1) {
-          const head = buffered.subarray(0, end).toString('latin1')
-          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
-          if (buffered.length >= end + 4 + length) {
-            expect(head).toMatch(/^HTTP\/1\.1 200 /)
-            results.push(JSON.parse(buffered.subarray(end + 4, end + 4 + length).toString()) as Seen)
-            buffered = buffered.subarray(end + 4 + length)
-            break
-          }
-        }
-        const [chunk] = (await Promise.race([
-          once(socket, 'data'),
-          once(socket, 'close').then(() => {
-            throw new Error(`connection closed after ${results.length} responses: ${buffered.toString()}`)
-          }),
-        ])) as [Buffer]
-        buffered = Buffer.concat([buffered, chunk])
-      }
+      const { status, body } = await next()
+      expect(status).toBe(200)
+      results.push(JSON.parse(body) as Seen)
     }
     return results
   } finally {
@@ -145,11 +128,7 @@ const expressAdapter: Adapter = {
     return {
       port: (server.address() as net.AddressInfo).port,
       health,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections()
-          server.close(() => resolve())
-        }),
+      close: () => closeServer(server),
     }
   },
   exchange: httpExchange,
@@ -239,16 +218,6 @@ async function withApp(adapter: Adapter, balancer: (appPort: number, balancerPor
   }
 }
 
-async function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = get()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 const adapters = [expressAdapter, fastifyAdapter, wsAdapter]
 const REQUESTS = 3
 
@@ -294,8 +263,8 @@ for (const adapter of adapters) {
         adapter,
         (appPort, port) => startHaproxy(haproxyConfig(adapter, port, appPort, 'send-proxy-v2 proxy-v2-options crc32c')),
         async (app) => {
-          const check = await waitFor('a health check', () => app.health[0])
-          expect(check).toMatchObject({ path: '/health', address: BALANCER_ADDRESS, ip: BALANCER_ADDRESS, header: null })
+          await waitFor(() => app.health.length > 0, 'a health check')
+          expect(app.health[0]).toMatchObject({ path: '/health', address: BALANCER_ADDRESS, ip: BALANCER_ADDRESS, header: null })
         },
       )
     })

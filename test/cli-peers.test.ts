@@ -10,13 +10,11 @@
  *
  * Every relay and echo is a real process: node packages/cli/dist/bin.js (build it first).
  */
-import { once } from 'node:events'
 import net from 'node:net'
 import { decodeTlvs, type InetAddress, type ProxyHeader, parse } from '@proxyproto/core'
 import { afterEach, beforeAll, expect, it } from 'vitest'
 import { assertBuilt, start, stopAll } from '../packages/cli/test/helpers.js'
 import {
-  connectFrom,
   describePeer,
   freePort,
   haproxyGlobal,
@@ -24,8 +22,7 @@ import {
   startHaproxy,
   startNginx,
 } from './helpers/peers.js'
-
-const CLIENT_ADDRESS = '127.0.0.23'
+import { CLIENT_ADDRESS, closeServer, connect, listen, readUntil } from './helpers/sockets.js'
 
 interface Received {
   header: ProxyHeader
@@ -82,15 +79,13 @@ class Backend {
   }
 
   async start(): Promise<this> {
-    this.server.listen(0, '127.0.0.1')
-    await once(this.server, 'listening')
-    this.port = (this.server.address() as net.AddressInfo).port
+    this.port = await listen(this.server)
     return this
   }
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await closeServer(this.server)
   }
 }
 
@@ -99,25 +94,13 @@ class Backend {
  * No half-close: the balancers here need not pass a FIN on (nginx stream closes both sides on one).
  */
 async function exchangeFrom(port: number, data: string, expected: number): Promise<string> {
-  const socket = await connectFrom(CLIENT_ADDRESS, port)
-  let reply = ''
-  socket.setEncoding('utf8')
-  socket.on('error', () => {})
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 5000)
-    const done = (): void => {
-      clearTimeout(timer)
-      resolve()
-    }
-    socket.on('data', (d: string) => {
-      reply += d
-      if (Buffer.byteLength(reply) >= expected) done()
-    })
-    socket.on('close', done)
-    socket.write(data)
-  })
-  socket.destroy()
-  return reply
+  const socket = await connect(port, CLIENT_ADDRESS)
+  socket.write(data)
+  try {
+    return (await readUntil(socket, (r) => r.length >= expected)).toString()
+  } finally {
+    socket.destroy()
+  }
 }
 
 /** Sends `data`, expects the backend's greeting and `data` upper-cased. */

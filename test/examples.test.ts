@@ -16,6 +16,9 @@ import { encode } from '@proxyproto/core'
 import { io as ioClient } from 'socket.io-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { haproxyGlobalExclusive, startHaproxyOnFreePorts } from './helpers/balancers.js'
+import { describePeer } from './helpers/peers.js'
+import { CLIENT_ADDRESS, waitFor } from './helpers/sockets.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CLIENT = { address: '203.0.113.7', port: 51234 }
@@ -129,13 +132,12 @@ async function startExample(name: string, env: Record<string, string> = {}): Pro
 }
 
 /** Waits until the example's output matches `pattern`. */
-async function waitForOutput(ex: Running, pattern: RegExp, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!pattern.test(ex.output())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${pattern} in the output:\n${ex.output()}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
+function waitForOutput(ex: Running, pattern: RegExp, timeoutMs = 5000): Promise<void> {
+  return waitFor(
+    () => pattern.test(ex.output()),
+    () => `${pattern} in the output:\n${ex.output()}`,
+    timeoutMs,
+  )
 }
 
 /** A describe block with the example running; its process is ended in afterAll, whatever happened. */
@@ -436,6 +438,76 @@ describeExample('hono', (ex) => {
     expectClientJson(await httpGet(ex().port, version), version)
     await waitForOutput(ex(), /GET \/ from 203\.0\.113\.7:51234 via 127\.0\.0\.1:\d+/)
   })
+})
+
+// ---- behind a real HAProxy -----------------------------------------------------------------------------
+
+/** GET / from 127.0.0.23 to `port` (HAProxy); resolves with the reply and the client's own source port. */
+function getFromClient(port: number): Promise<Reply & { localPort: number }> {
+  return new Promise((resolve, reject) => {
+    let localPort = 0
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        localAddress: CLIENT_ADDRESS,
+        agent: false,
+        headers: { connection: 'close' },
+      },
+      (res) => collect(res, (reply) => resolve({ ...reply, localPort }), reject),
+    )
+    req.on('socket', (socket) => socket.once('connect', () => (localPort = socket.localPort ?? 0)))
+    req.on('error', reject)
+  })
+}
+
+const BEHIND_HAPROXY: ReadonlyArray<[name: string, what: string]> = [
+  ['koa', 'ctx.ip'],
+  ['nestjs-express', 'req.ip in a Nest controller (Express)'],
+  ['nestjs-fastify', 'request.ip in a Nest controller (Fastify)'],
+  ['hapi', 'request.info.remoteAddress'],
+  ['next-custom-server', "the framework handler's req.socket, behind a custom http.createServer"],
+  ['hono', 'getConnInfo(c)'],
+]
+
+describePeer('examples behind HAProxy (send-proxy-v2)', ['haproxy'], () => {
+  for (const [name, what] of BEHIND_HAPROXY) {
+    it(`examples/${name}: ${what} is the client that connected to HAProxy from 127.0.0.23`, async () => {
+      const ex = await startExample(name)
+      try {
+        const { haproxy, ports } = await startHaproxyOnFreePorts(1, ([front]) =>
+          [
+            haproxyGlobalExclusive(),
+            'frontend www',
+            `  bind 127.0.0.1:${front}`,
+            '  default_backend app',
+            'backend app',
+            `  server app1 127.0.0.1:${ex.port} send-proxy-v2`,
+            '',
+          ].join('\n'),
+        )
+        try {
+          const reply = await getFromClient(ports[0]!)
+          expect(reply.status).toBe(200)
+          expect(JSON.parse(reply.body)).toEqual({
+            ip: CLIENT_ADDRESS,
+            port: reply.localPort,
+            balancer: BALANCER,
+            version: 2,
+          })
+          await waitForOutput(
+            ex,
+            new RegExp(`GET / from 127\\.0\\.0\\.23:${reply.localPort} via 127\\.0\\.0\\.1:\\d+`),
+          )
+        } finally {
+          await haproxy.stop()
+        }
+      } finally {
+        await stop(ex.child)
+      }
+    })
+  }
 })
 
 describe('the examples honour TRUST and refuse what proxyproto refuses', () => {

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { encode } from '@proxyproto/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BALANCER_ADDRESS, runPool, tcpConnect, untilClosed, waitFor } from './helpers/sockets.js'
+import { BALANCER_ADDRESS, runPool, connect, untilClosed, waitFor } from './helpers/sockets.js'
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/cluster-server.mjs', import.meta.url))
 const DIST = fileURLToPath(new URL('../packages/node/dist/index.js', import.meta.url))
@@ -85,7 +85,7 @@ describe('@proxyproto/node in a node:cluster app with two workers', () => {
   })
 
   async function request(header: Uint8Array, path: string): Promise<Reply> {
-    const socket = await tcpConnect(started.port, BALANCER_ADDRESS)
+    const socket = await connect(started.port)
     const closed = untilClosed(socket)
     socket.write(
       Buffer.concat([header, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n`)]),

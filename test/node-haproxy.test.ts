@@ -34,7 +34,7 @@ import {
   BALANCER_ADDRESS,
   CLIENT_ADDRESS,
   sleep,
-  tcpConnect,
+  connect,
   untilClosed,
   waitFor,
 } from './helpers/sockets.js'
@@ -138,10 +138,25 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
     }
   })
 
+  // Over the whole suite, whichever tests ran: no connection HAProxy made was refused and none is left
+  // waiting for its header. A hook rather than a last test, so no test depends on the ones before it.
   afterAll(async () => {
-    await haproxy?.stop()
-    await Promise.all([...servers.values()].map((s) => s.close()))
-    if (dir) await rm(dir.dir, { recursive: true, force: true })
+    try {
+      await waitFor(
+        () => [...servers.values()].every((s) => s.stats().pending === 0),
+        'pending headers to settle',
+      )
+      for (const s of servers.values()) {
+        const before = baseline.get(s.kind)
+        if (!before) continue
+        expect(s.errors.slice(before.errors).map((e) => `${s.kind}: ${e.code} ${e.message}`)).toEqual([])
+        expect(s.stats().refused).toEqual(before.refused)
+      }
+    } finally {
+      await haproxy?.stop()
+      await Promise.all([...servers.values()].map((s) => s.close()))
+      if (dir) await rm(dir.dir, { recursive: true, force: true })
+    }
   })
 
   /** Through HAProxy: the client speaks TLS to HAProxy when the server does, or when HAProxy terminates it. */
@@ -199,7 +214,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
 
   it('an http.Server behind HAProxy sees the client on every request of a keep-alive connection', async () => {
     const port = frontends.get('http/v2')!
-    const socket = await tcpConnect(port)
+    const socket = await connect(port, CLIENT_ADDRESS)
     const localPort = socket.localPort
     const closed = untilClosed(socket)
     const request = (path: string, last: boolean): string =>
@@ -229,7 +244,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
         destination: { address: '7.7.7.7', port: 777 },
       }),
     )
-    const socket = await tcpConnect(port)
+    const socket = await connect(port, CLIENT_ADDRESS)
     const localPort = socket.localPort
     const closed = untilClosed(socket)
     socket.write(spoof)
@@ -238,20 +253,6 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
     expect(r.port).toBe(localPort)
     expect(r.version).toBe(1)
     expect(r.extra).toBe(spoof.toString('latin1'))
-  })
-
-  it('no connection HAProxy made during the tests was refused and none is left waiting for its header', async () => {
-    await waitFor(
-      () => [...servers.values()].every((s) => s.stats().pending === 0),
-      'pending headers to settle',
-    )
-    for (const s of servers.values()) {
-      const before = baseline.get(s.kind)!
-      expect(s.errors.slice(before.errors).map((e) => `${s.kind}: ${e.code} ${e.message}`)).toEqual([])
-      expect(s.stats().refused).toEqual(before.refused)
-      expect(s.stats().accepted.v1).toBeGreaterThan(0)
-      expect(s.stats().accepted.v2).toBeGreaterThan(0)
-    }
   })
 })
 

@@ -23,14 +23,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { haproxyGlobalExclusive, startHaproxyOnFreePorts } from './helpers/balancers.js'
 import { describePeer, findBinary, type PeerProcess } from './helpers/peers.js'
 import { tlsOptions } from './helpers/report-servers.js'
+import { Rng, seedFromEnv } from './helpers/random.js'
 import {
   closeServer,
+  connect,
   listen,
   parseHttpResponses,
-  Rng,
   runPool,
-  seedFromEnv,
-  tcpConnect,
   untilClosed,
   waitFor,
 } from './helpers/sockets.js'
@@ -244,7 +243,7 @@ describePeer('hostile TLVs never throw into a handler', ['haproxy', 'openssl'], 
         },
         { crc32c: rng.bool() },
       )
-      const socket: net.Socket = await tcpConnect(appPort, '127.0.0.1')
+      const socket: net.Socket = await connect(appPort, '127.0.0.1')
       const closed = untilClosed(socket)
       socket.end(Buffer.concat([header, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]))
       const { data } = await closed

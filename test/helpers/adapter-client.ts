@@ -1,27 +1,13 @@
 /** Clients that play the load balancer for the adapter tests (express, fastify, ws): raw sockets, agents and h2 sessions whose connections start with a PROXY header. */
-import { encode } from '@proxyproto/core'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
 
-export const tlsOptions = {
-  key: readFileSync(new URL('../fixtures/key.pem', import.meta.url)),
-  cert: readFileSync(new URL('../fixtures/cert.pem', import.meta.url)),
-}
-
-/** The client our "balancer" (this process, on 127.0.0.1) reports in its headers. */
-export const CLIENT = { address: '203.0.113.7', port: 51234 }
-const DESTINATION = { address: '192.0.2.1', port: 443 }
-
-export const v1 = (source = CLIENT): Buffer =>
-  Buffer.from(encode({ version: 1, family: 'IPv4', source, destination: DESTINATION }))
-export const v2 = (source = CLIENT): Buffer =>
-  Buffer.from(encode({ version: 2, family: 'IPv4', source, destination: DESTINATION }))
-export const local = (): Buffer => Buffer.from(encode({ version: 2, command: 'LOCAL' }))
+export { CLIENT, local, v1, v2 } from './headers.js'
+export { closeServer, connect, listen, tlsOptions } from './sockets.js'
 
 /**
  * An agent that plays the load balancer: every connection it opens starts with `header`,
@@ -45,26 +31,6 @@ export function headerAgent(header: Buffer, secure = false, maxSockets = 1): htt
     return tls.connect({ ...options, socket: raw, rejectUnauthorized: false })
   }
   return agent
-}
-
-export async function listen<S extends net.Server>(server: S): Promise<number> {
-  if (!server.listening) {
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-  }
-  return (server.address() as net.AddressInfo).port
-}
-
-export async function close(server: net.Server): Promise<void> {
-  ;(server as http.Server).closeAllConnections?.()
-  if (!server.listening) return
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-}
-
-export async function connect(port: number, localAddress = '127.0.0.1'): Promise<net.Socket> {
-  const socket = net.connect({ port, host: '127.0.0.1', localAddress })
-  await once(socket, 'connect')
-  return socket
 }
 
 /** Reads HTTP/1.1 responses (Content-Length bodies) one at a time from a raw socket. */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { afterAll, describe, it } from 'vitest'
 
-export type PeerBinary = 'haproxy' | 'nginx' | 'curl'
+export type PeerBinary = 'haproxy' | 'nginx' | 'curl' | 'stunnel4'
 
 export interface PeerProcess {
   /** Ends the process (SIGTERM, SIGKILL after 5 s) and removes `dir`. Idempotent. */
@@ -134,22 +134,6 @@ export async function waitForPort(
       )
     await new Promise((r) => setTimeout(r, 25))
   }
-}
-
-/** A TCP connection to host:port whose local (client) address is `localAddress`, e.g. 127.0.0.23. */
-export function connectFrom(localAddress: string, port: number, host = '127.0.0.1'): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host, localAddress })
-    const onError = (err: Error): void => {
-      socket.destroy()
-      reject(err)
-    }
-    socket.once('error', onError)
-    socket.once('connect', () => {
-      socket.off('error', onError)
-      resolve(socket)
-    })
-  })
 }
 
 export interface CurlResult {
@@ -408,5 +392,54 @@ export async function startNginx(streamConfig: string): Promise<PeerProcess> {
     dir,
     ports: nginxListenPorts(streamConfig),
     diagnostics: () => readFile(errorLog, 'utf8'),
+  })
+}
+
+export interface StunnelService {
+  /** Port stunnel accepts TLS on (127.0.0.1). */
+  accept: number
+  /** Port on 127.0.0.1 it connects to with plaintext. */
+  connect: number
+  /** Extra service lines, e.g. `protocol = proxy` (a v1 PROXY header in front of the plaintext). */
+  lines?: string[]
+}
+
+/**
+ * Runs stunnel4 in server mode, unprivileged (foreground, no pid file, everything in a fresh temp dir),
+ * terminating TLS with `cert`/`key` (PEM) for each service. Resolves once every accept port accepts.
+ */
+export async function startStunnel(
+  services: readonly StunnelService[],
+  tls: { cert: Buffer | string; key: Buffer | string },
+): Promise<PeerProcess> {
+  const bin = findBinary('stunnel4') ?? findBinary('stunnel')
+  if (!bin) throw new Error('stunnel4 not found')
+  const dir = await mkdtemp(join(tmpdir(), 'proxyproto-stunnel-'))
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  await writeFile(cert, tls.cert)
+  await writeFile(key, tls.key)
+  const conf = [
+    'foreground = yes',
+    'pid =', // no pid file: runs unprivileged in a temp dir
+    'debug = notice',
+    ...services.flatMap((s, i) => [
+      `[service${i}]`,
+      `accept = 127.0.0.1:${s.accept}`,
+      `connect = 127.0.0.1:${s.connect}`,
+      `cert = ${cert}`,
+      `key = ${key}`,
+      ...(s.lines ?? []),
+    ]),
+    '',
+  ].join('\n')
+  const file = join(dir, 'stunnel.conf')
+  await writeFile(file, conf)
+  return startProcess({
+    name: 'stunnel',
+    bin,
+    args: [file],
+    dir,
+    ports: services.map((s) => ({ host: '127.0.0.1', port: s.accept })),
   })
 }

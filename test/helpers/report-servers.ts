@@ -4,7 +4,6 @@
  * kind that connects from 127.0.0.23. Shared by the HAProxy, nginx and curl tests. Not a test file.
  */
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
@@ -19,12 +18,9 @@ import {
 } from '@proxyproto/node'
 import { WebSocket, WebSocketServer } from 'ws'
 import { type Report, report } from './report.js'
-import { closeServer, listen, tcpConnect, tlsConnect, untilClosed } from './sockets.js'
+import { CLIENT_ADDRESS, closeServer, connect, listen, tlsConnect, tlsOptions, untilClosed } from './sockets.js'
 
-export const tlsOptions = {
-  key: readFileSync(new URL('../fixtures/key.pem', import.meta.url)),
-  cert: readFileSync(new URL('../fixtures/cert.pem', import.meta.url)),
-}
+export { tlsOptions }
 
 export const KINDS = ['net', 'http', 'https', 'h2c', 'h2', 'ws'] as const
 export type Kind = (typeof KINDS)[number]
@@ -148,7 +144,7 @@ function alpnFor(kind: Kind): string[] | undefined {
  * `secure`: speak TLS on this connection; true for https/h2 and for a balancer that terminates TLS.
  */
 export async function ask(kind: Kind, port: number, secure = isTlsKind(kind), path = '/'): Promise<Answer> {
-  const socket: net.Socket = secure ? await tlsConnect(port, { alpn: alpnFor(kind) }) : await tcpConnect(port)
+  const socket: net.Socket = secure ? await tlsConnect(port, { alpn: alpnFor(kind) }) : await connect(port, CLIENT_ADDRESS)
   socket.on('error', () => {})
   const localPort = socket.localPort!
   const tlsSocket = secure ? (socket as tls.TLSSocket) : undefined

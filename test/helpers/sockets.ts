@@ -1,9 +1,14 @@
 /**
- * Socket-level helpers shared by the real-socket tests of @proxyproto/node (test/node-*.test.ts).
- * Not a test file itself.
+ * The socket test kit: listening, connecting, waiting for a close, and clocks, shared by every test that
+ * opens real sockets (packages' own tests and the root test/ alike). Not a test file itself.
+ *
+ * Waits here are event-driven ('listening', 'connect', 'close') with a deadline only to turn a hang into a
+ * clear failure; `waitFor` polls a condition for state that has no event (stats counters, handle counts).
  */
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
+import { performance } from 'node:perf_hooks'
 import tls from 'node:tls'
 
 /** The client's own address: distinct from the balancer's 127.0.0.1, so the two cannot be confused. */
@@ -11,13 +16,22 @@ export const CLIENT_ADDRESS = '127.0.0.23'
 /** The address load balancers (and the test process acting as one) connect from. */
 export const BALANCER_ADDRESS = '127.0.0.1'
 
+/** The self-signed `localhost` certificate of test/fixtures, for https/tls/h2 servers under test. */
+export const tlsOptions = {
+  key: readFileSync(new URL('../fixtures/key.pem', import.meta.url)),
+  cert: readFileSync(new URL('../fixtures/cert.pem', import.meta.url)),
+}
+
+/** Pacing only (spreading writes, throttling a background loop): never a wait for a result. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 export const tick = (): Promise<void> => new Promise((r) => setImmediate(r))
 
-/** Listens on 127.0.0.1 on a port chosen by the kernel; resolves with the port. */
+/** Listens on a port chosen by the kernel (unless already listening); resolves with the port. */
 export async function listen(server: net.Server, host = BALANCER_ADDRESS): Promise<number> {
-  server.listen(0, host)
-  await once(server, 'listening')
+  if (!server.listening) {
+    server.listen(0, host)
+    await once(server, 'listening')
+  }
   return (server.address() as net.AddressInfo).port
 }
 
@@ -33,29 +47,44 @@ export function connectionCount(server: net.Server): Promise<number> {
   return new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))))
 }
 
-/** Polls `check` until it returns true; rejects with `what` after `timeoutMs`. */
+/** Polls `check` until it returns true; rejects naming `what` (or what it returns then) after `timeoutMs`. For state that emits no event. */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`,
+      )
+    await sleep(10)
   }
 }
 
-/** A plain TCP connection from `localAddress`. */
-export async function tcpConnect(
+/**
+ * A TCP connection to host:port from `localAddress` (a distinct loopback address tells client from
+ * balancer: 127.0.0.0/8 is all loopback). Rejects if the connection fails.
+ */
+export function connect(
   port: number,
-  localAddress = CLIENT_ADDRESS,
+  localAddress = BALANCER_ADDRESS,
   host = BALANCER_ADDRESS,
 ): Promise<net.Socket> {
-  const socket = net.connect({ port, host, localAddress })
-  await once(socket, 'connect')
-  return socket
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host, localAddress })
+    const onError = (err: Error): void => {
+      socket.destroy()
+      reject(err)
+    }
+    socket.once('error', onError)
+    socket.once('connect', () => {
+      socket.off('error', onError)
+      resolve(socket)
+    })
+  })
 }
 
 /** A TLS connection from `localAddress` (SNI `localhost`, the test certificate is not verified). */
@@ -110,6 +139,94 @@ export function untilClosed(socket: net.Socket, timeoutMs = 15_000): Promise<Clo
   })
 }
 
+/** Everything the socket receives until the peer closes it. */
+export async function readAll(socket: net.Socket, timeoutMs?: number): Promise<Buffer> {
+  return (await untilClosed(socket, timeoutMs)).data
+}
+
+/**
+ * True when the peer closes the socket within `ms`, false otherwise. Use `ms` as a generous bound
+ * on "closed"; asserting that a socket stays open needs a window, so false costs the whole `ms`.
+ */
+export function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
+  return untilClosed(socket, ms).then(
+    () => true,
+    () => false,
+  )
+}
+
+/**
+ * Resolves with what the socket received once `enough(received)` says so, or when the peer closes;
+ * rejects after `timeoutMs`. For peers that keep the connection open after answering.
+ */
+export function readUntil(
+  socket: net.Socket,
+  enough: (received: Buffer) => boolean,
+  timeoutMs = 5000,
+): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  return new Promise((resolve, reject) => {
+    const finish = (err?: Error): void => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      if (err) reject(err)
+      else resolve(Buffer.concat(chunks))
+    }
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(
+            `not enough after ${timeoutMs} ms: ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`,
+          ),
+        ),
+      timeoutMs,
+    )
+    const onData = (c: Buffer): void => {
+      chunks.push(c)
+      if (enough(Buffer.concat(chunks))) finish()
+    }
+    const onClose = (): void => finish()
+    socket.on('data', onData)
+    socket.on('close', onClose)
+    socket.on('error', () => {}) // 'close' follows
+  })
+}
+
+/** Connects from `localAddress`, sends `data`, ends its writes, and resolves with everything received (UTF-8). */
+export async function exchange(
+  port: number,
+  data: string | Buffer,
+  localAddress = BALANCER_ADDRESS,
+): Promise<string> {
+  const socket = await connect(port, localAddress)
+  const received = readAll(socket) // a refused connection may be reset: it then just receives nothing
+  socket.end(data)
+  return (await received).toString()
+}
+
+/**
+ * The server's own clock for each connection: the moment the server accepted it (before
+ * withProxyProtocol or anything else saw it). Deadlines (headerTimeout) are enforced on the server, so
+ * they are measured there too; a client's clock starts late (after 'connect' resolves) and stops late.
+ * Call after withProxyProtocol(server): this wraps whatever emit the server has.
+ */
+export function serverClock(server: net.Server): { since(socket: net.Socket): number } {
+  const acceptedAt = new WeakMap<net.Socket, number>()
+  const emit = server.emit
+  server.emit = function (this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'connection') acceptedAt.set(args[0] as net.Socket, performance.now())
+    return Reflect.apply(emit, this, [event, ...args]) as boolean
+  } as net.Server['emit']
+  return {
+    since(socket) {
+      const at = acceptedAt.get(socket)
+      if (at === undefined) throw new Error('serverClock: this socket was not accepted by the server')
+      return performance.now() - at
+    },
+  }
+}
+
 /** Runs fn(0..count-1) with at most `concurrency` at a time; rejects with the first failure. */
 export async function runPool(
   count: number,
@@ -130,65 +247,6 @@ export async function runPool(
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
   if (failed !== undefined) throw failed
-}
-
-/** A small seeded PRNG (mulberry32), so a failing run can be repeated with its seed. */
-export class Rng {
-  private state: number
-  constructor(readonly seed: number) {
-    this.state = seed >>> 0
-  }
-  /** [0, 1) */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0
-    let t = this.state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1))
-  }
-  bool(p = 0.5): boolean {
-    return this.next() < p
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)]!
-  }
-  bytes(length: number): Buffer {
-    const out = Buffer.allocUnsafe(length)
-    for (let i = 0; i < length; i++) out[i] = this.int(0, 255)
-    return out
-  }
-  ipv4(): string {
-    return `${this.int(1, 223)}.${this.int(0, 255)}.${this.int(0, 255)}.${this.int(1, 254)}`
-  }
-  /** Distinct, sorted cut points strictly inside [0, length]. */
-  cuts(length: number, count: number): number[] {
-    const set = new Set<number>()
-    for (let i = 0; i < count && length > 1; i++) set.add(this.int(1, length - 1))
-    return [...set].sort((a, b) => a - b)
-  }
-}
-
-/** The seed of this run: PROXYPROTO_SEED when set, otherwise random (printed by the tests that use it). */
-export function seedFromEnv(): number {
-  // biome-ignore lint/suspicious/noUndeclaredEnvVars: set by hand to replay a failing run, never by turbo
-  const env = process.env.PROXYPROTO_SEED
-  return env ? Number(env) >>> 0 : Math.floor(Math.random() * 2 ** 32)
-}
-
-/** Splits `data` at `cuts`. */
-export function splitAt(data: Buffer, cuts: readonly number[]): Buffer[] {
-  const parts: Buffer[] = []
-  let start = 0
-  for (const cut of cuts) {
-    parts.push(data.subarray(start, cut))
-    start = cut
-  }
-  parts.push(data.subarray(start))
-  return parts
 }
 
 export interface HttpResponse {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { getProxyInfo, type ProxyInfo, withProxyProtocol } from '@proxyproto/node'
+import { closeServer, listen } from '../../../test/helpers/sockets.js'
 
 /** The built command: tests run it as a real process (`npx turbo run build --filter=@proxyproto/cli` first). */
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
@@ -149,35 +150,18 @@ export async function startBackend(): Promise<{
       socket.on('error', () => {})
     }),
   )
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
   return {
     server,
-    port: (server.address() as net.AddressInfo).port,
+    port: await listen(server),
     seen,
     close: async () => {
       for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await closeServer(server)
     },
   }
 }
 
-/** Connects from `localAddress`, sends `data`, ends its writes, and resolves with everything received. */
-export async function exchange(
-  port: number,
-  data: string | Buffer,
-  localAddress = '127.0.0.1',
-): Promise<string> {
-  const socket = net.connect({ port, host: '127.0.0.1', localAddress })
-  await once(socket, 'connect')
-  const chunks: Buffer[] = []
-  socket.on('data', (c: Buffer) => chunks.push(c))
-  const closed = new Promise((resolve) => socket.on('close', resolve))
-  socket.on('error', () => {}) // a refused connection may be reset: it then just receives nothing
-  socket.end(data)
-  await closed
-  return Buffer.concat(chunks).toString()
-}
+export { exchange } from '../../../test/helpers/sockets.js'
 
 /** No stack trace: user errors print one line (or two, with a hint). */
 export function noStack(stderr: string): boolean {

@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startEcho, startRelay } from '../src/index.js'
+import { closeServer, connect, listen, waitFor } from '../../../test/helpers/sockets.js'
 import { assertBuilt, exchange, noStack, run, type Seen, start, startBackend, stopAll } from './helpers.js'
 
 beforeAll(assertBuilt)
@@ -179,15 +180,14 @@ describe('proxyproto relay', () => {
         setTimeout(() => s.end(`${data.length} bytes`), 100)
       })
     })
-    target.listen(0, '127.0.0.1')
-    await once(target, 'listening')
-    cleanups.push(() => new Promise((r) => target.close(() => r())))
+    const targetPort = await listen(target)
+    cleanups.push(() => closeServer(target))
     const relay = start([
       'relay',
       '--listen',
       '127.0.0.1:0',
       '--target',
-      `127.0.0.1:${(target.address() as net.AddressInfo).port}`,
+      `127.0.0.1:${targetPort}`,
       '--send',
       'v1',
     ])
@@ -215,10 +215,8 @@ describe('proxyproto relay', () => {
 
   it('closes the client when the target refuses, and logs the error', async () => {
     const free = net.createServer()
-    free.listen(0, '127.0.0.1')
-    await once(free, 'listening')
-    const dead = (free.address() as net.AddressInfo).port
-    await new Promise((r) => free.close(r))
+    const dead = await listen(free)
+    await closeServer(free)
     const relay = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${dead}`])
     expect(await exchange(await relay.port(), 'x')).toBe('')
     expect(await relay.line('stderr', /->/)).toMatch(/target: ECONNREFUSED/)
@@ -228,7 +226,7 @@ describe('proxyproto relay', () => {
     const b = await backend()
     const relay = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${b.port}`])
     const port = await relay.port()
-    const client = net.connect({ port, host: '127.0.0.1' })
+    const client = await connect(port)
     client.on('error', () => {})
     await once(client, 'data') // the backend's greeting: the connection is open end to end
     const closed = once(client, 'close')
@@ -290,7 +288,8 @@ describe('startRelay / startEcho (in process)', () => {
       client: { address: '127.0.0.23' },
     })
     expect(records).toEqual([reply])
-    await new Promise((r) => setTimeout(r, 50))
+    // The relay logs a connection when it ends, which may be just after the echo's reply arrived.
+    await waitFor(() => logs.length > 0, 'the relay to log the connection')
     expect(logs).toMatchObject([{ event: 'connection', target: `127.0.0.1:${echo.port}` }])
   })
 

@@ -7,13 +7,13 @@ import express5 from 'express'
 import express4 from 'express4'
 import request from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CLIENT, close, connect, headerAgent, listen, local, responses, tlsOptions, v1, v2 } from './helpers.js'
+import { CLIENT, closeServer, connect, headerAgent, listen, local, responses, tlsOptions, v1, v2 } from './helpers.js'
 
 const servers: net.Server[] = []
 const agents: http.Agent[] = []
 afterEach(async () => {
   for (const agent of agents.splice(0)) agent.destroy()
-  await Promise.all(servers.splice(0).map(close))
+  await Promise.all(servers.splice(0).map(closeServer))
 })
 function track<S extends net.Server>(server: S): S {
   servers.push(server)

@@ -14,6 +14,9 @@ describe('@proxyproto/express types', () => {
     app.use(proxy)
     expectTypeOf(proxy.attach(http.createServer(app))).toEqualTypeOf<http.Server>()
     expectTypeOf(proxy.attach(app.listen(0))).toEqualTypeOf<ReturnType<typeof app.listen>>()
+    proxyProtocol({ tlsOffload: false })
+    // @ts-expect-error: tlsOffload is a boolean
+    proxyProtocol({ tlsOffload: 'yes' })
     // @ts-expect-error: untrusted is 'refuse' or 'direct'
     proxyProtocol({ untrusted: 'allow' })
   })

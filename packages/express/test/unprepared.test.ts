@@ -9,11 +9,11 @@ import type net from 'node:net'
 import { proxyProtocol } from '@proxyproto/express'
 import express from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
-import { close, connect, listen, v1, v2 } from './helpers.js'
+import { closeServer, connect, listen, v1, v2 } from './helpers.js'
 
 const servers: net.Server[] = []
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map(close))
+  await Promise.all(servers.splice(0).map(closeServer))
 })
 
 type Warning = Error & { code?: string }

@@ -4,9 +4,19 @@
  * Registering it prepares `fastify.server` (http, https, or http2 with or without TLS) with
  * withProxyProtocol from @proxyproto/node: the header is taken off each connection before Node's
  * parser runs, so `request.ip` and `request.socket.remoteAddress` are the client's without
- * `trustProxy`. `request.proxyHeader` exposes the header.
+ * `trustProxy`. `request.proxyHeader` exposes the header. When the balancer terminated TLS and says so,
+ * `request.protocol` is 'https' (tlsOffload).
  */
-import { type ProxyHeader, type ProxyProtocolOptions, prefixError, proxyHeaderOf, withProxyProtocol } from '@proxyproto/node'
+import {
+  applyTlsOffload,
+  ErrorCodes,
+  type ProxyHeader,
+  ProxyProtocolError,
+  type ProxyProtocolOptions,
+  prefixError,
+  proxyHeaderOf,
+  withProxyProtocol,
+} from '@proxyproto/node'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -20,15 +30,30 @@ declare module 'fastify' {
   }
 }
 
-export type FastifyProxyProtocolOptions = ProxyProtocolOptions
+export interface FastifyProxyProtocolOptions extends ProxyProtocolOptions {
+  /**
+   * When the header says the client connected to the balancer over TLS (the SSL TLV's client bit, HAProxy
+   * `send-proxy-v2-ssl`), `request.protocol` is 'https', as if Node had terminated TLS itself (with
+   * `trustProxy`, a trusted proxy's X-Forwarded-Proto still wins, as Fastify decides).
+   * `request.socket` is left a plain socket. Default true.
+   */
+  tlsOffload?: boolean
+}
 
 const PREFIX = '@proxyproto/fastify: '
 // Options Fastify itself reads from register(plugin, options); they are not ours to validate.
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
+const OWN_OPTIONS = new Set(['tlsOffload'])
 
 const plugin: FastifyPluginCallback<FastifyProxyProtocolOptions> = (fastify, options, done) => {
   const opts: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(options ?? {})) if (!REGISTER_OPTIONS.has(key)) opts[key] = value
+  for (const [key, value] of Object.entries(options ?? {}))
+    if (!REGISTER_OPTIONS.has(key) && !OWN_OPTIONS.has(key)) opts[key] = value
+  const tlsOffload = options?.tlsOffload ?? true
+  if (typeof tlsOffload !== 'boolean') {
+    done(new ProxyProtocolError(ErrorCodes.INVALID_OPTION, `${PREFIX}tlsOffload must be a boolean`))
+    return
+  }
   try {
     withProxyProtocol(fastify.server, opts as ProxyProtocolOptions)
   } catch (err) {
@@ -40,6 +65,15 @@ const plugin: FastifyPluginCallback<FastifyProxyProtocolOptions> = (fastify, opt
       return proxyHeaderOf(this.raw) ?? null
     },
   })
+  if (tlsOffload) {
+    // request.protocol is Fastify's getter on its Request prototype (reading request.socket.encrypted):
+    // shadowed per request, only on connections whose header says the client used TLS.
+    fastify.addHook('onRequest', (request, _reply, next) => {
+      const socket = request.raw.socket
+      if (socket) applyTlsOffload(request, socket, ['socket'])
+      next()
+    })
+  }
   done()
 }
 

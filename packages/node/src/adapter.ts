@@ -28,3 +28,5 @@ export function withErrorPrefix<R>(prefix: string, fn: () => R): R {
 export function prefixError(prefix: string, err: unknown): unknown {
   return err instanceof ProxyProtocolError ? new ProxyProtocolError(err.code, prefix + err.message, { cause: err }) : err
 }
+
+export { applyTlsOffload } from './tls-offload.js'

@@ -14,11 +14,11 @@ import {
   withProxyProtocol,
 } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { close, closedWithin, connect, listen, readAll, v1, v2 } from './helpers.js'
+import { closeServer, closedWithin, connect, listen, readAll, v1, v2 } from './helpers.js'
 
 const open: net.Server[] = []
 afterEach(async () => {
-  await Promise.all(open.splice(0).map(close))
+  await Promise.all(open.splice(0).map(closeServer))
 })
 
 interface Harness {

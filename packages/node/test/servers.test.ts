@@ -6,11 +6,11 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { getProxyInfo, withProxyProtocol } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CLIENT, CLIENT6, close, connect, listen, readAll, tlsOptions, v1, v2 } from './helpers.js'
+import { CLIENT, CLIENT6, closeServer, connect, listen, readAll, tlsOptions, v1, v2 } from './helpers.js'
 
 const servers: net.Server[] = []
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map(close))
+  await Promise.all(servers.splice(0).map(closeServer))
 })
 function track<S extends net.Server>(s: S): S {
   servers.push(s)

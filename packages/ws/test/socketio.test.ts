@@ -8,7 +8,7 @@ import { getProxyInfo, withProxyProtocol } from '@proxyproto/node'
 import { Server } from 'socket.io'
 import { io, type Socket as ClientSocket } from 'socket.io-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CLIENT, close, headerAgent, listen, local, v1, v2 } from './helpers.js'
+import { CLIENT, closeServer, headerAgent, listen, local, v1, v2 } from './helpers.js'
 
 const cleanup: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -35,7 +35,7 @@ async function start(): Promise<number> {
   cleanup.push(async () => {
     ioServer.disconnectSockets(true)
     await ioServer.close()
-    await close(httpServer as net.Server)
+    await closeServer(httpServer as net.Server)
   })
   return listen(httpServer)
 }

@@ -8,7 +8,7 @@ import { isProxyProtocolEnabled, proxyProtocolStats, withProxyProtocol } from '@
 import { ErrorCodes, ProxyProtocolError, WebSocketServer } from '@proxyproto/ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer as WsWebSocketServer } from 'ws'
-import { CLIENT, close, connect, listen, local, tlsOptions, v1, v2 } from './helpers.js'
+import { CLIENT, closeServer, connect, listen, local, tlsOptions, v1, v2 } from './helpers.js'
 
 const cleanup: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -23,7 +23,7 @@ function track(wss: WebSocketServer): WebSocketServer {
   return wss
 }
 function trackServer<S extends net.Server>(server: S): S {
-  cleanup.push(() => close(server))
+  cleanup.push(() => closeServer(server))
   return server
 }
 
