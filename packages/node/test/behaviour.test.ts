@@ -114,7 +114,7 @@ describe('mode', () => {
     async (line) => {
       const h = await start({ mode: 'optional' })
       expect(await exchange(h.port, line)).toBe('')
-      await until(() => h.errors.length === 1)
+      await waitFor(() => h.errors.length === 1, 'h.errors.length === 1')
       expect(h.errors[0]!.code).toBe('ERR_PROXY_V1_SYNTAX')
     },
   )

@@ -8,7 +8,7 @@ import net from 'node:net'
 import { getProxyInfo, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { canHookPush, fastPaths, streamPush } from '../src/fast-paths.js'
-import { CLIENT, CLIENT6, close, closedWithin, connect, listen, readAll, v1, v2 } from './helpers.js'
+import { CLIENT, CLIENT6, closedWithin, closeServer, connect, listen, readAll, v1, v2, waitFor } from './helpers.js'
 
 const runtime = (globalThis as { Bun?: unknown }).Bun !== undefined ? 'bun' : (globalThis as { Deno?: unknown }).Deno !== undefined ? 'deno' : 'node'
 
@@ -16,7 +16,7 @@ const open: net.Server[] = []
 const saved = { ...fastPaths }
 afterEach(async () => {
   Object.assign(fastPaths, saved)
-  await Promise.all(open.splice(0).map(close))
+  await Promise.all(open.splice(0).map(closeServer))
 })
 
 interface Seen {
@@ -133,7 +133,7 @@ describe.each([
     const closed = closedWithin(c, 2000)
     c.end()
     expect(await closed).toBe(true)
-    await new Promise((r) => setTimeout(r, 20))
+    await waitFor(() => errors.length === 2 && proxyProtocolStats(h.server)!.healthChecks === 1, 'two refusals and one health check')
     expect(errors).toEqual(['ERR_PROXY_V1_BAD_PORT', 'ERR_PROXY_CONNECTION_CLOSED'])
     expect(proxyProtocolStats(h.server)).toMatchObject({ healthChecks: 1, pending: 0 })
     expect(h.seen).toEqual([])
