@@ -66,6 +66,13 @@ export function parseIPv4Bytes(b: ArrayLike<number>, s: number, e: number, out?:
 const words = new Uint16Array(8)
 const quad = new Uint8Array(4)
 
+/** Hex digit values by byte: 0-15, 16 + value for an upper-case digit, -1 for anything else. */
+const HEX_VALUE = new Int8Array(256).fill(-1)
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i
+  if (i > 9) HEX_VALUE['ABCDEF'.charCodeAt(i - 10)] = 16 + i
+}
+
 /** parseIPv6: not an address. */
 export const IPV6_INVALID = -1
 /** parseIPv6: an address, in words, but not written as Node writes it (`2001:DB8::0001`). */
@@ -95,14 +102,12 @@ export function parseIPv6(b: ArrayLike<number>, s: number, e: number): number {
     let value = 0
     let digits = 0
     while (p < e && digits < 5) {
-      const c = b[p]!
-      let v: number
-      if (c >= 0x30 && c <= 0x39) v = c - 0x30
-      else if (c >= 0x61 && c <= 0x66) v = c - 0x57
-      else if (c >= 0x41 && c <= 0x46) {
-        v = c - 0x37
-        plain = false
-      } else break
+      let v = HEX_VALUE[b[p]!]!
+      if (v < 0) break
+      if (v > 15) {
+        v -= 16
+        plain = false // an upper-case digit
+      }
       if (digits === 1 && value === 0) plain = false // a leading zero
       value = (value << 4) | v
       digits++

@@ -190,7 +190,7 @@ let canonical = IPV6_INVALID
  */
 function ipv6Field(b: Uint8Array, s: number, limit: number): number {
   let p = s
-  while (p < limit && isIPv6TextByte(b[p]!)) p++
+  while (p < limit && IPV6_TEXT[b[p]!] === 1) p++
   if (p === limit) {
     // Cut short: can more bytes still make it an address?
     if (p - s > IPV6_MAX_TEXT || !isIPv6Prefix(b, s, p)) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
@@ -202,10 +202,9 @@ function ipv6Field(b: Uint8Array, s: number, limit: number): number {
   return p
 }
 
-/** Hex digits, ':' and '.': the bytes IPv6 text is made of. */
-function isIPv6TextByte(c: number): boolean {
-  return (c >= 0x30 && c <= 0x3a) || c === 0x2e || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)
-}
+/** Hex digits, ':' and '.': the bytes IPv6 text is made of (1), by byte. */
+const IPV6_TEXT = new Uint8Array(256)
+for (const c of '0123456789abcdefABCDEF:.') IPV6_TEXT[c.charCodeAt(0)] = 1
 
 /**
  * A port from s: decimal 0–65535, digits only, no sign, no leading zero. Stops at the first non-digit or
