@@ -50,6 +50,9 @@ export const fastPaths = {
   push: onNode,
 }
 
+/** Node's onStreamRead, once a socket's handle has shown it. */
+let onStreamRead: unknown
+
 /**
  * True when the first bytes of `socket` will reach a push() hook: Node's own stream reader, not flowing,
  * nothing buffered or ended yet (a socket re-emitted by user code, or one a listener already read from,
@@ -59,10 +62,13 @@ export function canHookPush(socket: Socket): boolean {
   if (!fastPaths.push) return false
   const s = socket as Internals
   const onread = s._handle?.onread
+  if (onread !== onStreamRead) {
+    // Recognised by name once, then by identity (reading a function's name costs more than comparing it).
+    if (typeof onread !== 'function' || onread.name !== 'onStreamRead') return false
+    onStreamRead = onread
+  }
   const state = s._readableState
   return (
-    typeof onread === 'function' &&
-    onread.name === 'onStreamRead' &&
     s.push === streamPush &&
     state !== undefined &&
     state.flowing === null &&
