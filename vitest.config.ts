@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run against the sources; processes spawned by tests (CLI, examples) use the built dist.
     alias: {
       '@proxyproto/core': pkg('core'),
+      '@proxyproto/node/adapter': fileURLToPath(new URL('./packages/node/src/adapter.ts', import.meta.url)),
       '@proxyproto/node': pkg('node'),
       '@proxyproto/express': pkg('express'),
       '@proxyproto/fastify': pkg('fastify'),

@@ -44,7 +44,8 @@ export const fixtures = {
     expect: { family: 'IPv6', ...V6 },
   },
   v1Unknown: {
-    // The short form is what HAProxy sends (and the only form HAProxy 2.6 accepts; see NOTES.md).
+    // The short form is what HAProxy sends, and the only one HAProxy 2.6 accepts: fed crafted headers, it
+    // rejected the long form `PROXY UNKNOWN <addresses>\r\n` that spec §2.1 allows.
     name: 'v1 UNKNOWN',
     buf: latin1('PROXY UNKNOWN\r\n'),
     expect: { family: 'UNSPEC' },

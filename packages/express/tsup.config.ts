@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsup'
+import { packageConfig } from '../../tsup.shared.js'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: { compilerOptions: { composite: false, customConditions: [] } },
-  clean: true,
-  target: 'node20',
-  sourcemap: true,
-})
+export default packageConfig()

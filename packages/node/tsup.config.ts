@@ -1,10 +1,4 @@
-import { defineConfig } from 'tsup'
+import { packageConfig } from '../../tsup.shared.js'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: { compilerOptions: { composite: false, customConditions: [] } },
-  clean: true,
-  target: 'node20',
-  sourcemap: true,
-})
+// src/adapter.ts: @proxyproto/node/adapter, the helpers the framework adapters share.
+export default packageConfig(['src/index.ts', 'src/adapter.ts'])

@@ -195,7 +195,7 @@ export async function stopAllPeers(): Promise<void> {
 const SETPRIV = existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : undefined
 const OUTPUT_CAP = 64 * 1024
 
-interface StartOptions {
+export interface StartOptions {
   name: string
   bin: string
   args: string[]
@@ -214,7 +214,7 @@ function portIsFree(port: number, host: string): Promise<boolean> {
   })
 }
 
-async function startProcess(o: StartOptions): Promise<PeerProcess> {
+export async function startProcess(o: StartOptions): Promise<PeerProcess> {
   // A port someone else already listens on would answer the readiness probe for a peer that failed to bind.
   for (const { host, port } of o.ports) {
     if (!(await portIsFree(port, host))) {

@@ -2,16 +2,11 @@
 import {
   type DecodedTlvs,
   decodeTlvs,
-  isProxyProtocolError,
   type ProxyHeader,
   ProxyProtocolError,
   type Tlv,
-  TlvType,
+  tlvToJSON,
 } from '@proxyproto/core'
-
-const TLV_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(TlvType).map(([name, type]) => [type, name]),
-)
 
 export const hex = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
@@ -40,14 +35,12 @@ export function tlvsJson(d: DecodedTlvs, crc32c = 'valid'): Record<string, unkno
   return out
 }
 
-/** Every TLV in wire order: type, name and value as hex. */
+/** Every TLV in wire order: type, name and value as hex (names and hex from core's JSON form of a TLV). */
 export function rawTlvsJson(tlvs: readonly Tlv[]): Array<Record<string, unknown>> {
-  return tlvs.map((t) => ({
-    type: typeHex(t.type),
-    name: TLV_NAMES[t.type] ?? 'CUSTOM',
-    length: t.value.length,
-    hex: hex(t.value),
-  }))
+  return tlvs.map((t) => {
+    const json = tlvToJSON(t)
+    return { type: typeHex(t.type), name: json.name ?? 'CUSTOM', length: t.value.length, hex: json.hex }
+  })
 }
 
 /** The header's fields (TLVs apart). */

@@ -182,10 +182,19 @@ describe.concurrent('proxyproto decode', () => {
         const r = await run(['decode', '-'], input)
         expect(r.status).toBe(1)
         expect(r.stderr).toMatch(
-          new RegExp(`^error ERR_PROXY_CONNECTION_CLOSED: .*after ${input.length} bytes`),
+          new RegExp(`^error ERR_PROXY_INPUT_INCOMPLETE: .*after ${input.length} bytes`),
         )
         expect(noStack(r.stderr)).toBe(true)
       }
+    })
+
+    it('reports a truncated hex argument as ERR_PROXY_INPUT_INCOMPLETE at the byte where it ends, and says so in --help', async () => {
+      const r = await run(['decode', '0d0a0d0a000d0a51'])
+      expect(r.status).toBe(1)
+      expect(r.stderr.trimEnd()).toBe(
+        'error ERR_PROXY_INPUT_INCOMPLETE: the input ends after 8 bytes, before the PROXY header is complete (at byte 8)',
+      )
+      expect((await run(['decode', '--help'])).stdout.toString()).toContain('ERR_PROXY_INPUT_INCOMPLETE')
     })
 
     it('rejects an argument that is not hex, and empty input', async () => {

@@ -8,6 +8,7 @@ import { formatIPv4, formatIPv6 } from './address.js'
 import { TlvType, V2_HEADER_LENGTH } from './constants.js'
 import { crc32c } from './crc32c.js'
 import { ErrorCodes, fail } from './errors.js'
+import { ParsedTlv } from './tlv-json.js'
 import { checkSpecTlv } from './tlv.js'
 import type { ParseResult, ProxyHeader, Tlv, Transport } from './types.js'
 
@@ -126,7 +127,7 @@ function readTlvs(b: Uint8Array, start: number, end: number, verifyChecksum: boo
       crcAt = v
     }
     checkSpecTlv(b, type, v, len)
-    tlvs.push({ type, value: b.subarray(v, v + len) })
+    tlvs.push(new ParsedTlv(type, b.subarray(v, v + len)))
     p = v + len
   }
   if (crcAt !== -1 && verifyChecksum) verifyCrc(b, crcAt, end)

@@ -13,6 +13,7 @@
  */
 import { SslClient, SslSubType, TlvType } from './constants.js'
 import { ErrorCodes, fail, ProxyProtocolError } from './errors.js'
+import { ParsedSslSubTlv } from './tlv-json.js'
 import type { Tlv } from './types.js'
 
 /**
@@ -149,7 +150,7 @@ function readSsl(value: Uint8Array, problems: InvalidTlv[] | undefined): SslInfo
     const len = (value[p + 1]! << 8) | value[p + 2]!
     if (p + 3 + len > value.length) fail(ErrorCodes.TLV_INVALID, `SSL sub-TLV 0x${type.toString(16)} runs past the end of the SSL TLV`, p)
     const v = value.subarray(p + 3, p + 3 + len)
-    info.tlvs.push({ type, value: v })
+    info.tlvs.push(new ParsedSslSubTlv(type, v))
     const key = SSL_TEXT[type]
     // The CN is UTF-8 (§2.2.6); the other names are US-ASCII. Every copy is validated; the first one
     // decides the field, as in decodeTlvs (a later good copy does not stand in for a bad first one).

@@ -10,20 +10,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Server as NetServer } from 'node:net'
 import {
-  applyTlsOffload,
   ErrorCodes,
   type ProxyHeader,
   ProxyProtocolError,
   type ProxyProtocolOptions,
-  proxyHeaderOf,
   validateProxyProtocolOptions,
-  withErrorPrefix,
   withProxyProtocol,
 } from '@proxyproto/node'
+import { applyTlsOffload, proxyHeaderOf, withErrorPrefix } from '@proxyproto/node/adapter'
 import { watchUnpreparedServers } from './unprepared.js'
 
 export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
-export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError } from '@proxyproto/node'
+export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError, requireProxyInfo } from '@proxyproto/node'
 
 declare global {
   namespace Express {

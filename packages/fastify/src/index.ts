@@ -8,20 +8,18 @@
  * `request.protocol` is 'https' (tlsOffload).
  */
 import {
-  applyTlsOffload,
   ErrorCodes,
   type ProxyHeader,
   ProxyProtocolError,
   type ProxyProtocolOptions,
-  prefixError,
-  proxyHeaderOf,
   withProxyProtocol,
 } from '@proxyproto/node'
+import { applyTlsOffload, prefixError, proxyHeaderOf } from '@proxyproto/node/adapter'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 
 export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
-export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError } from '@proxyproto/node'
+export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError, requireProxyInfo } from '@proxyproto/node'
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,6 +1,7 @@
 /**
- * What every framework adapter (@proxyproto/express, fastify, ws) needs from the node layer, in one place
- * so their behaviour cannot drift apart.
+ * `@proxyproto/node/adapter`: what every framework adapter (@proxyproto/express, fastify, ws) needs from the
+ * node layer, in one place so their behaviour cannot drift apart. A subpath of its own, apart from the user
+ * API of the main entry.
  */
 import { type ProxyHeader, ProxyProtocolError } from '@proxyproto/core'
 import { getProxyInfo } from './info.js'

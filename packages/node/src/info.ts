@@ -1,4 +1,5 @@
-import { type DecodedTlvs, decodeTlvs, type ProxyHeader } from '@proxyproto/core'
+import { type DecodedTlvs, decodeTlvs, type ProxyHeader, type SppHeader } from '@proxyproto/core'
+import type { RemoteInfo } from 'node:dgram'
 import type { Socket } from 'node:net'
 import { fastPaths } from './fast-paths.js'
 
@@ -17,6 +18,12 @@ export interface ProxyInfo {
   readonly client: Peer
   /** Decoded TLVs (computed on first access). Never throws: values that cannot be decoded are listed in `tlvs.invalid`. */
   readonly tlvs: DecodedTlvs
+}
+
+/** The info of a datagram delivered by a prepared dgram socket (getProxyInfo(rinfo)): its header may be SPP. */
+export interface DatagramProxyInfo extends Omit<ProxyInfo, 'header'> {
+  /** The datagram's header ('v2-first': its flow's first header); null when it was delivered as it came. */
+  readonly header: ProxyHeader | SppHeader | null
 }
 
 /** Where the info lives on a socket; a registry symbol so two installed copies agree. */
@@ -78,7 +85,9 @@ type Target = Socket | { socket?: unknown } | null | undefined
  * The PROXY header and addresses of a connection: pass a net/TLS socket, an http IncomingMessage,
  * an Http2ServerRequest, or a ws upgrade request. Undefined when the server was not prepared.
  */
-export function getProxyInfo(target: Target): ProxyInfo | undefined {
+export function getProxyInfo(rinfo: RemoteInfo): DatagramProxyInfo | undefined
+export function getProxyInfo(target: Target): ProxyInfo | undefined
+export function getProxyInfo(target: Target | RemoteInfo): ProxyInfo | DatagramProxyInfo | undefined {
   if (target === null || typeof target !== 'object') return undefined
   const own = (target as InfoSocket)[kProxyInfo]
   if (own) return own

@@ -2,20 +2,25 @@
  * Prepares a net/http/https/tls/http2 server so that every accepted connection has its PROXY header
  * taken off before any protocol parser sees a byte, and then reports the real client.
  *
- * How (see NOTES on handing a socket to Node's servers): the server's 'connection' event is held back
+ * How (Node documents that user code may emit a server's 'connection' event to hand it a socket): the server's 'connection' event is held back
  * until the header is read; the header is read in paused mode ('readable' + read()), the bytes after it
  * are unshift()ed, and the socket is handed to the server's own listeners without resume(), so HTTP/1,
  * TLS and HTTP/2 (which read what is already buffered) receive every byte in order. After the hand-off
  * none of our listeners remain on the socket: no per-request or per-byte cost.
  */
 import { ErrorCodes, type ProxyHeader, ProxyProtocolError } from '@proxyproto/core'
+import { Socket as DgramSocket } from 'node:dgram'
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer, type TLSSocket } from 'node:tls'
 import { canHookPush, streamPush } from './fast-paths.js'
+import { servesInjectedConnections, terminatesTlsNatively, withFrontListener } from './front-listener.js'
 import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './info.js'
 import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { kPending, Pending, PendingQueue, type PendingSocket } from './pending.js'
 import { createStats, type ProxyProtocolStats } from './stats.js'
+import type { DatagramProxyProtocolOptions } from './dgram/options.js'
+import type { DatagramStats } from './dgram/stats.js'
+import { withProxyProtocolDgram } from './dgram/with-proxy-protocol-dgram.js'
 import { warnOnce } from './warn.js'
 
 const kState = Symbol.for('proxyproto.server')
@@ -42,14 +47,28 @@ const peerKey = (address: string | undefined, port: number | undefined): string 
  * Prepares `server` and returns it. Callable before or after listen(). Throws ERR_PROXY_INVALID_OPTION
  * for bad options or a server that is already prepared.
  */
-export function withProxyProtocol<S extends NetServer>(server: S, options?: ProxyProtocolOptions): S {
-  if (!(server instanceof NetServer)) {
-    throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'withProxyProtocol expects a net.Server (http, https, tls and http2 servers are ones)')
-  }
-  if ((server as unknown as Record<symbol, unknown>)[kState]) {
+export function withProxyProtocol<S extends DgramSocket>(socket: S, options?: DatagramProxyProtocolOptions): S
+export function withProxyProtocol<S extends NetServer>(server: S, options?: ProxyProtocolOptions): S
+export function withProxyProtocol<S extends NetServer | DgramSocket>(server: S, options?: ProxyProtocolOptions | DatagramProxyProtocolOptions): S {
+  // Which path, by capability and never by runtime name, in this order (README "Runtimes"):
+  // 1. a net.Server (Node's and Deno's net/http/https/tls/http2 servers, Bun's net and h2c): today's path, below,
+  //    unless it is a TLS server whose listen() runs TLS natively before any JS sees the socket (Bun's tls and
+  //    http2 secure servers), which takes path 3;
+  // 2. a dgram.Socket: the datagram path (dgram/): headers per datagram, flows for replies;
+  // 3. an HTTP-style server that is not a net.Server but serves sockets given to it with 'connection'
+  //    (Bun's http.Server): a front net.Server prepared by path 1 listens for it (front-listener.ts);
+  // 4. anything else: ERR_PROXY_INVALID_OPTION.
+  if (server instanceof DgramSocket) return withProxyProtocolDgram(server, options as DatagramProxyProtocolOptions)
+  if ((server as unknown as Record<symbol, unknown> | null | undefined)?.[kState]) {
     throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'this server is already prepared by withProxyProtocol')
   }
-  const resolved = resolveOptions(options)
+  if (!(server instanceof NetServer) || terminatesTlsNatively(server)) {
+    if (servesInjectedConnections(server)) {
+      return withFrontListener(server, options as ProxyProtocolOptions | undefined, withProxyProtocol) as unknown as S
+    }
+    throw new ProxyProtocolError(ErrorCodes.INVALID_OPTION, 'withProxyProtocol expects a net.Server (http, https, tls and http2 servers are ones), a dgram.Socket, or an http server that serves sockets emitted to it as \'connection\'')
+  }
+  const resolved = resolveOptions(options as ProxyProtocolOptions)
   const target = server as NetServer
   const emit = target.emit as Emit
   const state = {
@@ -122,7 +141,9 @@ export function isProxyProtocolEnabled(server: unknown): boolean {
 }
 
 /** The counters of a prepared server (a live object), or undefined. */
-export function proxyProtocolStats(server: NetServer): ProxyProtocolStats | undefined {
+export function proxyProtocolStats(socket: DgramSocket): DatagramStats | undefined
+export function proxyProtocolStats(server: NetServer): ProxyProtocolStats | undefined
+export function proxyProtocolStats(server: NetServer | DgramSocket): ProxyProtocolStats | DatagramStats | undefined {
   return (server as unknown as Record<symbol, State | undefined>)[kState]?.stats
 }
 

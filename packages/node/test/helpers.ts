@@ -11,3 +11,4 @@ export {
   tlsOptions,
   waitFor,
 } from '../../../test/helpers/sockets.js'
+export { bindUdp, closeUdp, collect, dgramHeader, nextDatagram, portOf, sendTo } from '../../../test/helpers/udp.js'

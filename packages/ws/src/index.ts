@@ -14,15 +14,14 @@ import {
   type ProxyHeader,
   ProxyProtocolError,
   type ProxyProtocolOptions,
-  proxyHeaderOf,
   validateProxyProtocolOptions,
-  withErrorPrefix,
   withProxyProtocol,
 } from '@proxyproto/node'
+import { proxyHeaderOf, withErrorPrefix } from '@proxyproto/node/adapter'
 import { type ServerOptions as WsServerOptions, type WebSocket, WebSocketServer as WsWebSocketServer } from 'ws'
 
 export type { ProxyHeader, ProxyInfo, ProxyProtocolOptions } from '@proxyproto/node'
-export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError, withProxyProtocol } from '@proxyproto/node'
+export { ErrorCodes, getProxyInfo, isProxyProtocolError, ProxyProtocolError, requireProxyInfo, withProxyProtocol } from '@proxyproto/node'
 export { WebSocket } from 'ws'
 
 declare module 'http' {

@@ -21,8 +21,8 @@ Options:
 
 Errors print "error CODE: message (at byte N)" to stderr and exit with status 1 (with --json:
 {"error": CODE, "message", "offset"});
-input that stops before the end of a header is an error too (ERR_PROXY_CONNECTION_CLOSED,
-as for a connection that closes mid-header).
+input that stops before the end of a header is an error too (ERR_PROXY_INPUT_INCOMPLETE,
+at the byte where the input ends).
 
 Examples:
   proxyproto decode 0d0a0d0a000d0a515549540a2111000cc00002070a000001c82201bb
@@ -87,7 +87,7 @@ export async function run(args: string[]): Promise<number> {
   if (result.status === 'incomplete') {
     throw new UsageError(
       `the input ends after ${input.length} byte${input.length === 1 ? '' : 's'}, before the PROXY header is complete`,
-      { code: ErrorCodes.CONNECTION_CLOSED, offset: input.length },
+      { code: ErrorCodes.INPUT_INCOMPLETE, offset: input.length },
     )
   }
   const { header, length } = result

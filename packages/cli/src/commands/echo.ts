@@ -13,6 +13,7 @@ import {
   withProxyProtocol,
 } from '@proxyproto/node'
 import { crc32cStatus } from '../crc32c-check.js'
+import { runUdp } from './echo-udp.js'
 import { UsageError } from '../errors.js'
 import { headerFields, rawTlvsJson, tlvsJson } from '../header-json.js'
 import {
@@ -56,6 +57,8 @@ Options:
                          whether a trusted peer must send a header (default require)
   --header-timeout MS    time allowed for the header (default 5000)
   --json                 print errors as JSON too (the output already is)
+  --udp                  a UDP socket instead (v2, v2-first or spp framing): see
+                         "proxyproto echo --udp --help"
   -h, --help             show this help
 
 Examples:
@@ -144,6 +147,7 @@ export async function startEcho(options: EchoOptions = {}): Promise<Echo> {
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (args.includes('--udp')) return runUdp(args) // datagrams: echo-udp.ts
   const { values, positionals } = parseArgs({
     args,
     options: {

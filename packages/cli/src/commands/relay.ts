@@ -23,6 +23,7 @@ import {
   untilSignal,
 } from '../server.js'
 import { parseTlvFlags, TLV_FLAG_HELP } from '../tlv-flags.js'
+import { runUdp } from './relay-udp.js'
 
 export const summary = 'a TCP relay that sends a PROXY header to its target (a local load balancer)'
 
@@ -49,6 +50,8 @@ Options:
                          default loopback,private)
   --header-timeout MS    with --accept-proxy: time allowed for the incoming header (default 5000)
   --json                 log connections as JSON lines (still on stderr), and errors as JSON
+  --udp                  relay UDP datagrams instead (v2, v2-first or spp framing): see
+                         "proxyproto relay --udp --help"
   -h, --help             show this help
 
 ${TLV_FLAG_HELP}
@@ -249,6 +252,7 @@ function formatLog(e: RelayLogEntry): string {
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (args.includes('--udp')) return runUdp(args) // datagrams: relay-udp.ts
   const { values, positionals } = parseArgs({
     args,
     options: {

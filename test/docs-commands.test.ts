@@ -1,0 +1,202 @@
+/**
+ * Every shell command in every README and docs page, run as written after the README's set-up
+ * (`npm ci && npm run build`, which .ci/run does from its clean clone): a command that ends must exit 0
+ * (or with the status the docs say it fails with), a server must print "listening on HOST:PORT" within
+ * 30 s and answer one request made through the balancer it names, and a command that cannot run here
+ * (a real cloud account, the set-up step itself) is excluded by a rule in test/docs/commands.ts that
+ * says why. A command no rule covers fails the test.
+ *
+ * Each README runs in a network namespace of its own (`unshare -n`, root; CI runs as root), so the fixed
+ * ports the docs use (8080, 9000, 3000) cannot clash with anything else on the machine, and the
+ * balancer addresses they name (127.0.0.23, 10.0.0.5) exist on its loopback interface. `proxyproto`
+ * runs from node_modules/.bin, as after `npm install --global @proxyproto/cli`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BEFORE, commandsOf, comparable, isTranscript, type Plan, planFor } from './docs/commands.js'
+import { blocks, docFiles, ROOT } from './docs/markdown.js'
+import { canNamespace, kill, killAll, Namespace, type Proc } from './docs/namespace.js'
+
+afterAll(killAll)
+
+const hostOf = (printed: string) =>
+  printed === '0.0.0.0' || printed === '[::]' || printed === '::'
+    ? '127.0.0.1'
+    : printed.replace(/^\[|\]$/g, '')
+
+async function probe(
+  ns: Namespace,
+  target: { host: string; port: number },
+  plan: Extract<Plan, { kind: 'server' }>,
+): Promise<string> {
+  const args = JSON.stringify({
+    ...target,
+    ...(plan.via ? { port: plan.via } : {}),
+    from: plan.from ?? '127.0.0.1',
+    mode: plan.probe,
+    path: plan.path,
+  })
+  const r = await ns.sh(`node test/docs/probe.mjs '${args}'`).exit(15_000)
+  return r.output
+}
+
+const files = docFiles()
+  .map((file) => ({
+    file,
+    // Shell blocks, and unlabelled blocks that are terminal transcripts (`$ command`, then its output).
+    shell: blocks(file).filter(
+      (b) => ['sh', 'bash', 'shell'].includes(b.lang) || (b.lang === '' && isTranscript(b)),
+    ),
+  }))
+  .filter((f) => f.shell.length > 0)
+
+describe.skipIf(!canNamespace)('every shell command in the docs runs as written', () => {
+  if (!canNamespace)
+    console.warn('docs-commands: skipped, `unshare -n` is not available here (not root?); CI runs it')
+
+  it('has a plan for every command (a rule runs it, or excludes it and says why)', () => {
+    const missing: string[] = []
+    for (const { shell } of files)
+      for (const block of shell)
+        for (const c of commandsOf(block))
+          if (!planFor(c.command, block, c.transcript)) missing.push(`${block.file}:${c.line}: ${c.command}`)
+    expect(missing).toEqual([])
+  })
+
+  for (const { file, shell } of files) {
+    it(`${file}`, { timeout: 600_000 }, async () => {
+      const ns = new Namespace()
+      const problems: string[] = []
+      const excluded: string[] = []
+      const servers: Proc[] = []
+      try {
+        await ns.setUp()
+        for (const before of BEFORE[file] ?? []) {
+          if ('command' in before) {
+            const p = ns.sh(before.command)
+            servers.push(p)
+            await p.waitFor(/listening on \S+:\d+/, 30_000)
+          } else {
+            const block = blocks(file).filter((b) => b.lang === 'js' || b.lang === 'ts')[before.jsBlock]!
+            const dir = `${ROOT}node_modules/.cache/proxyproto-docs`
+            mkdirSync(dir, { recursive: true })
+            const path = `${dir}/${file.replaceAll('/', '_')}.${block.line}.mjs`
+            writeFileSync(path, block.code)
+            const p = ns.sh(`node '${path}'`)
+            servers.push(p)
+            const wait = ns.sh(
+              `node test/docs/probe.mjs '${JSON.stringify({ mode: 'wait', host: '127.0.0.1', port: before.port })}'`,
+            )
+            if ((await wait.exit(30_000)).status !== 0)
+              throw new Error(`${file}:${block.line}: not listening on ${before.port}:\n${p.output}`)
+          }
+        }
+        for (const block of shell) {
+          const blockServers: Proc[] = []
+          const cmds = commandsOf(block)
+          for (let i = 0; i < cmds.length; i++) {
+            const { command, line, shown, transcript } = cmds[i]!
+            const where = `${file}:${line}: ${command}`
+            const plan = planFor(command, block, transcript)!
+            try {
+              switch (plan.kind) {
+                case 'excluded':
+                  excluded.push(`${where}\n    excluded: ${plan.why}`)
+                  break
+                case 'input':
+                  break
+                case 'exit': {
+                  const r = await ns.sh(plan.run ?? command).exit(180_000)
+                  if (r.status !== 0) problems.push(`${where}\n    exited ${r.status}:\n${r.output}`)
+                  // The output the docs show under the command: its client address must be in the real output.
+                  const shownAddress = /127\.0\.0\.23|203\.0\.113\.7/.exec(shown)?.[0]
+                  if (shownAddress && !r.output.includes(shownAddress))
+                    problems.push(`${where}\n    the docs show ${shownAddress}; got:\n${r.output}`)
+                  if (plan.expect && !plan.expect.test(r.output))
+                    problems.push(`${where}\n    no ${plan.expect} in:\n${r.output}`)
+                  break
+                }
+                case 'transcript': {
+                  if (plan.server) {
+                    const p = ns.sh(command)
+                    const ready = shown.split('\n')[0]!
+                    await p.waitFor(/listening on \S+:\d+/, 30_000)
+                    if (p.output.split('\n')[0] !== ready)
+                      problems.push(`${where}\n    the docs show ${ready}; it printed:\n${p.output}`)
+                    kill(p.child)
+                    break
+                  }
+                  const r = await ns.sh(command).exit(30_000)
+                  if (comparable(r.output) !== comparable(shown))
+                    problems.push(`${where}\n    the docs show:\n${shown}    it printed:\n${r.output}`)
+                  break
+                }
+                case 'fails': {
+                  const r = await ns.sh(command).exit(30_000)
+                  if (r.status !== plan.status)
+                    problems.push(
+                      `${where}\n    expected status ${plan.status} (${plan.why}), got ${r.status}:\n${r.output}`,
+                    )
+                  break
+                }
+                case 'background': {
+                  const p = ns.sh(command.replace(/\s*&$/, ''))
+                  blockServers.push(p)
+                  servers.push(p)
+                  await p.waitFor(/listening on \S+:\d+/, 30_000)
+                  break
+                }
+                case 'server': {
+                  if (plan.isolated) {
+                    const own = new Namespace()
+                    try {
+                      await own.setUp()
+                      const p = own.sh(command)
+                      servers.push(p)
+                      const m = await p.waitFor(/listening on (\S+):(\d+)/, 30_000)
+                      const answer = await probe(own, { host: hostOf(m[1]!), port: Number(m[2]) }, plan)
+                      if (!answer.includes(plan.expect))
+                        problems.push(
+                          `${where}\n    a request through its balancer did not show ${plan.expect}:\n${answer}\n    server output:\n${p.output}`,
+                        )
+                      kill(p.child)
+                    } finally {
+                      kill(own.holder)
+                    }
+                    break
+                  }
+                  const p = ns.sh(command)
+                  ;(plan.stopAfterBlock ? blockServers : servers).push(p)
+                  const m = await p.waitFor(/listening on (\S+):(\d+)/, 30_000)
+                  const answer = await probe(ns, { host: hostOf(m[1]!), port: Number(m[2]) }, plan)
+                  if (!answer.includes(plan.expect))
+                    problems.push(
+                      `${where}\n    a request through its balancer did not show ${plan.expect}:\n${answer}\n    server output:\n${p.output}`,
+                    )
+                  break
+                }
+                case 'interactive': {
+                  const p = ns.sh(command, 'pipe')
+                  await p.waitFor(/\S/, 15_000)
+                  p.child.stdin?.write(plan.input)
+                  await p.waitFor(plan.expect, 15_000)
+                  kill(p.child)
+                  break
+                }
+              }
+            } catch (err) {
+              problems.push(`${where}\n    ${(err as Error).message}`)
+            }
+          }
+          for (const p of blockServers) kill(p.child)
+        }
+      } finally {
+        for (const p of servers) kill(p.child)
+        kill(ns.holder)
+      }
+      if (excluded.length > 0)
+        console.log(`${file}: not run here, each with its reason:\n  ${excluded.join('\n  ')}`)
+      expect(problems).toEqual([])
+    })
+  }
+})
