@@ -8,6 +8,14 @@
  *                                              writes bench/results/server.md + server.json
  *   node bench/server.mjs --only=http,ws       a subset; writes bench/results/server-partial.md (+ .json)
  *   node bench/server.mjs --rounds=3           HTTP and WebSocket rounds (default 5 each)
+ *   node bench/server.mjs --quick              (or BENCH_QUICK=1) the same report from short runs: 2 rounds
+ *                                              of 1 s without warm-up, 200 WebSocket connections a round,
+ *                                              1,000 held connections;
+ *                                              under a minute. For checking that the benchmark works (the
+ *                                              docs test runs it), not for figures: its noise band is wide
+ *   node bench/server.mjs --modes=close        HTTP modes: keep-alive, close (default both)
+ *   node bench/server.mjs --build=<path>       also time another build of @proxyproto/node (its dist/index.js)
+ *                                              in the same HTTP rounds, to measure a change
  *   node bench/server.mjs --profile            HTTP connection-per-request only, server children under
  *                                              --cpu-prof; the hottest functions go to
  *                                              bench/results/server-profile.md (+ .json)
@@ -19,11 +27,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { loadavg, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { installCleanup, killAll, log, machine, stillRunning } from './server/harness.mjs'
-import httpOverhead, { httpTargets, MODES, VARIANTS } from './server/http-overhead.mjs'
 import memory from './server/memory.mjs'
 import wsConnect, { WS_VARIANTS } from './server/ws-connect.mjs'
 import { writeResultsIndex } from './results-index.mjs'
@@ -36,11 +43,18 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     duration: { type: 'string' },
+    modes: { type: 'string' },
+    quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
+    build: { type: 'string' },
   },
 })
+// Read by http-overhead.mjs, imported after it is set, and by the server child it starts.
+if (args.build) process.env.PROXYPROTO_NODE_BUILD = resolve(args.build)
+const { default: httpOverhead, CONTROL_BAND, httpTargets, MODES, VARIANTS } = await import('./server/http-overhead.mjs')
 const only = new Set(args.profile ? ['http'] : args.only.split(',').map((s) => s.trim()))
-const rounds = args.rounds ? Number(args.rounds) : undefined
-const duration = args.duration ? Number(args.duration) : undefined
+const quick = args.quick
+const rounds = args.rounds ? Number(args.rounds) : quick ? 2 : undefined
+const duration = args.duration ? Number(args.duration) : quick ? 1 : undefined
 
 installCleanup()
 const m = machine()
@@ -62,10 +76,11 @@ let profileDir
 try {
   if (args.profile) profileDir = await mkdtemp(join(tmpdir(), 'proxyproto-bench-prof-'))
   // Profiles: connection per request only, where the per-connection work is (keep-alive has none of ours).
-  const modes = args.profile ? ['close'] : undefined
-  if (only.has('http')) results.http = await httpOverhead({ rounds, duration, profileDir, modes })
-  if (only.has('ws')) results.ws = await wsConnect({ rounds })
-  if (only.has('memory')) results.memory = await memory()
+  const modes = args.profile ? ['close'] : args.modes?.split(',').map((x) => x.trim())
+  const warmup = quick ? 0 : undefined
+  if (only.has('http')) results.http = await httpOverhead({ rounds, duration, warmup, profileDir, modes })
+  if (only.has('ws')) results.ws = await wsConnect(quick ? { rounds, total: 200, warmup: 20 } : { rounds })
+  if (only.has('memory')) results.memory = await memory(quick ? { count: 1000, churn: 1000 } : {})
 } finally {
   await killAll()
   if (profileDir) await rm(profileDir, { recursive: true, force: true })
@@ -103,7 +118,7 @@ p(
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 )
-p(`- Command: \`${command}\``)
+p(`- Command: \`${command}\`${quick ? ' — **quick mode: short runs, figures not meant to be quoted**' : ''}`)
 p(`- Processes left running after the benchmark: ${left.length ? left.join(', ') : 'none'}`)
 p()
 
@@ -115,7 +130,9 @@ if (h) {
     `Each server runs in its own child process (\`bench/server/servers/http-*.mjs\`) with the same handler, which answers with \`req.socket.remoteAddress\`. ` +
       'A fresh HAProxy (TCP mode, `nbthread 1`) per run, on a new port, connecting from its own source address 127.0.1.N. ' +
       `${h.rounds} rounds of ${h.duration} s per variant and mode, interleaved (order rotating each round) after a ${h.warmup} s warm-up; medians below. ` +
-      '"server CPU" is the server process\'s own user+system CPU time per request (`process.cpuUsage()`), less sensitive than req/s to other work on the machine.',
+      '"server CPU" is the server process\'s own user+system CPU time per request (`process.cpuUsage()`), less sensitive than req/s to other work on the machine. ' +
+      '"vs plain, median of rounds" is the median over rounds of each round\'s ratio to plain in that round; "spread" is the lowest and highest of those ratios. ' +
+      `The control is a second plain server process timed like the others: its ratio to plain is the harness's own noise, and a target counts as met only when the control is within ±${CONTROL_BAND} of 1.`,
   )
   p()
   if (h.haproxyConfig) {
@@ -145,7 +162,7 @@ if (h) {
     p(`### ${mode.label}: \`${mm.command?.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:<haproxy>')}\``)
     p()
     p(
-      '| server | HAProxy sends | req/s | vs plain | vs plain, median of rounds | p50 ms | p99 ms | server CPU µs/req | vs plain | errors |',
+      '| server | HAProxy sends | server CPU µs/req (median; min–max) | vs plain, median of rounds | spread of rounds | req/s | vs plain | p50 ms | p99 ms | errors |',
     )
     p('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const v of VARIANTS) {
@@ -155,9 +172,24 @@ if (h) {
         continue
       }
       p(
-        `| ${v.label} | ${sendName[v.send]} | ${f0(s.rps)} | ${ratio(s.ratio)} | ${ratio(s.roundRatioMedian)} | ${f2(s.p50)} | ${f2(s.p99)} | ${f1(s.cpuPerRequestUs)} | ${ratio(s.cpuRatio)} | ${s.errors} |`,
+        `| ${v.label} | ${sendName[v.send]} | ${f1(s.cpuPerRequestUs)} (${f1(s.cpuMin)}–${f1(s.cpuMax)}) | **${ratio(s.cpuRatio)}** | ${f2(s.cpuRatioMin)}–${f2(s.cpuRatioMax)} | ${f0(s.rps)} | ${ratio(s.roundRatioMedian)} | ${f2(s.p50)} | ${f2(s.p99)} | ${s.errors} |`,
       )
     }
+    p()
+    p(
+      `Per round, server CPU µs/req (ratio to plain in the same round): ${VARIANTS.filter((v) => !mm.summary[v.key].na)
+        .map(
+          (v) =>
+            `${v.key} ${mm.runs
+              .filter((r) => r.variant === v.key)
+              .map(
+                (r) =>
+                  `${f1(r.cpuPerRequestUs)}${v.key === 'plain' ? '' : ` (${f2(mm.summary[v.key].cpuRoundRatios[r.round - 1])})`}`,
+              )
+              .join(', ')}`,
+        )
+        .join('; ')}`,
+    )
     p()
     p(
       `Per round, req/s (ratio to plain in the same round): ${VARIANTS.filter((v) => !mm.summary[v.key].na)
@@ -197,7 +229,9 @@ if (w) {
     p(`- ${v.label}: server saw \`${c.got}\`, expected \`${c.expected}\` → ${c.ok ? 'ok' : '**wrong**'}`)
   }
   p()
-  p('| server | HAProxy sends | connections/s | vs plain | server CPU µs/connection | vs plain | failed |')
+  p(
+    '| server | HAProxy sends | connections/s | vs plain, median of rounds (spread) | server CPU µs/connection | vs plain, median of rounds (spread) | failed |',
+  )
   p('|---|---|---:|---:|---:|---:|---:|')
   for (const v of WS_VARIANTS) {
     const s = w.summary[v.key]
@@ -206,8 +240,19 @@ if (w) {
       continue
     }
     p(
-      `| ${v.label} | ${sendName[v.send]} | ${f0(s.perSecond)} | ${ratio(s.ratio)} | ${f0(s.cpuPerConnectionUs)} | ${ratio(s.cpuRatio)} | ${s.failed} |`,
+      `| ${v.label} | ${sendName[v.send]} | ${f0(s.perSecond)} | **${ratio(s.ratio)}** (${f2(s.ratioMin)}–${f2(s.ratioMax)}) | ${f0(s.cpuPerConnectionUs)} | **${ratio(s.cpuRatio)}** (${f2(s.cpuRatioMin)}–${f2(s.cpuRatioMax)}) | ${s.failed} |`,
     )
+  }
+  p()
+  {
+    const o = w.summary.ours
+    const c = w.summary.control
+    if (o && !o.na && c && !c.na) {
+      const noisy = Math.abs(c.ratio - 1) > CONTROL_BAND
+      p(
+        `Target: connections/s ≥ 0.97× plain: got ${o.ratio.toFixed(3)}× (control ${c.ratio.toFixed(3)}×)${noisy ? ` → control outside ±${CONTROL_BAND}: run too noisy to judge` : o.ratio >= 0.97 ? ' → met' : ' → **missed**'}`,
+      )
+    }
   }
   p()
   p(
@@ -292,20 +337,22 @@ if (h?.profiles) {
       const served = [...(h.modes['keep-alive']?.runs ?? []), ...(h.modes.close?.runs ?? [])]
         .filter((r) => r.variant === v.key)
         .reduce((a, r) => a + r.requests, 0)
+      // Per request: the profile covers the warm-up and checks too, so these slightly overstate.
+      const us = (ms) => (served ? f2((ms * 1000) / served) : 'n/a')
       p(
-        `### ${v.label}: busy ${f0(prof.busyMs)} ms; proxyproto self ${f0(prof.oursMs)} ms (${f1((100 * prof.oursMs) / prof.busyMs)} %), inclusive ${f0(prof.oursInclusiveMs)} ms (${f1((100 * prof.oursInclusiveMs) / prof.busyMs)} %)`,
+        `### ${v.label}: busy ${f0(prof.busyMs)} ms (${us(prof.busyMs)} µs per request); proxyproto self ${f0(prof.oursMs)} ms (${f1((100 * prof.oursMs) / prof.busyMs)} %), inclusive ${f0(prof.oursInclusiveMs)} ms (${f1((100 * prof.oursInclusiveMs) / prof.busyMs)} %, ${us(prof.oursInclusiveMs)} µs per request)`,
       )
       p()
-      p('| self ms | % of busy | function |')
-      p('|---:|---:|---|')
-      for (const t of prof.top) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | \`${t.fn}\` |`)
+      p('| self ms | % of busy | µs per request | function |')
+      p('|---:|---:|---:|---|')
+      for (const t of prof.top) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | ${us(t.ms)} | \`${t.fn}\` |`)
       p()
       if (prof.oursInclusiveMs > 0.005 * prof.busyMs) {
         p('Inclusive time under proxyproto, by our function → what it called:')
         p()
-        p('| ms | % of busy | our function → callee |')
-        p('|---:|---:|---|')
-        for (const t of prof.oursBreakdown) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | \`${t.fn}\` |`)
+        p('| ms | % of busy | µs per request | our function → callee |')
+        p('|---:|---:|---:|---|')
+        for (const t of prof.oursBreakdown) p(`| ${f0(t.ms)} | ${f1(t.pctBusy)} | ${us(t.ms)} | \`${t.fn}\` |`)
         p()
       }
       p(`(${served} requests timed in this child, plus warm-up and checks.)`)
@@ -318,7 +365,7 @@ const md = `${lines.join('\n')}\n`
 console.log(`\n${md}`)
 const outDir = join(here, 'results')
 const complete = ['http', 'ws', 'memory'].every((k) => only.has(k))
-const base = args.profile ? 'server-profile' : complete ? 'server' : 'server-partial'
+const base = args.profile ? 'server-profile' : quick ? 'server-quick' : complete ? 'server' : 'server-partial'
 await mkdir(outDir, { recursive: true })
 await writeFile(join(outDir, `${base}.md`), md)
 const json = {

@@ -24,7 +24,7 @@ export function keep(v) {
   return v
 }
 
-export const LIBS = ['proxyproto', 'proxy-protocol-js', 'balena']
+export const LIBS = ['proxyproto', 'proxy-protocol-js', 'balena', 'floor']
 const WARMUP_CALLS = 2000
 
 function canonical(address) {

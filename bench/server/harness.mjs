@@ -446,7 +446,7 @@ export function machine() {
  * server's handling of the connection after the hand-off does not, nor do the events our server.emit
  * wrapper merely passes through).
  */
-export async function summariseProfiles(dir, n = 12) {
+export async function summariseProfiles(dir, n = 20) {
   if (!existsSync(dir)) return []
   const out = []
   const OURS = /packages\/(node|core)\/dist\//
@@ -458,7 +458,7 @@ export async function summariseProfiles(dir, n = 12) {
     for (const nd of p.nodes) for (const c of nd.children ?? []) parent.set(c, nd.id)
     // Our server.emit wrapper passes every other event ('request', 'listening', ...) through: what runs
     // under it is the server's work, not ours (its own self time is ours).
-    const isWrapper = (cf) => cf.functionName === 'emit' && OURS.test(cf.url)
+    const isWrapper = (cf) => (cf.functionName === 'emit' || cf.functionName === 'emit_') && OURS.test(cf.url)
     const oursInclusive = new Map()
     const isOursInclusive = (id, leaf = true) => {
       const key = leaf ? id : -id

@@ -12,6 +12,7 @@ import { HERE, isMain, log, median, nextSource, startHaproxy, startNode } from '
 
 export const WS_VARIANTS = [
   { key: 'plain', label: 'ws on plain http', arg: 'plain', send: 'none', client: false },
+  { key: 'control', label: 'ws on plain http (control: a second plain process)', arg: 'plain', send: 'none', client: false },
   { key: 'ours', label: 'ws on withProxyProtocol(http)', arg: 'proxyproto', send: 'v2', client: true },
 ]
 const CLIENT = '127.0.0.23'
@@ -85,17 +86,23 @@ export default async function wsConnect(o = {}) {
         summary[v.key] = { na: `address check failed: server saw ${checks[v.key].got}` }
         continue
       }
+      // Per round, over plain in the same round: connections/s and server CPU per connection.
+      const plainOf = (x) => runs.find((y) => y.round === x.round && y.variant === 'plain')
+      const rateRatios = mine.map((x) => (plainOf(x) ? x.perSecond / plainOf(x).perSecond : Number.NaN))
+      const cpuRatios = mine.map((x) => (plainOf(x) ? x.cpuPerConnectionUs / plainOf(x).cpuPerConnectionUs : Number.NaN))
       summary[v.key] = {
         perSecond: median(mine.map((x) => x.perSecond)),
         cpuPerConnectionUs: median(mine.map((x) => x.cpuPerConnectionUs)),
         failed: mine.reduce((s, x) => s + x.failed, 0),
+        rateRatios,
+        cpuRatios,
+        ratio: median(rateRatios),
+        ratioMin: Math.min(...rateRatios),
+        ratioMax: Math.max(...rateRatios),
+        cpuRatio: median(cpuRatios),
+        cpuRatioMin: Math.min(...cpuRatios),
+        cpuRatioMax: Math.max(...cpuRatios),
       }
-    }
-    if (summary.plain && !summary.plain.na && summary.ours && !summary.ours.na) {
-      summary.ours.ratio = summary.ours.perSecond / summary.plain.perSecond
-      summary.ours.cpuRatio = summary.ours.cpuPerConnectionUs / summary.plain.cpuPerConnectionUs
-      summary.plain.ratio = 1
-      summary.plain.cpuRatio = 1
     }
     const oursStats = (await servers.get('ours').call('stats')).stats
     return { rounds, total, concurrency, warmup, checks, runs, summary, oursStats }

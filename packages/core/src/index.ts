@@ -1,4 +1,5 @@
-export { parse, resolveParseOptions } from './parse.js'
+export { createParser, parse, resolveParseOptions } from './parse.js'
+export type { Parser, ResolvedParseOptions } from './parse.js'
 export { encode, tlv } from './encode.js'
 export type { HeaderInput } from './encode.js'
 export { crc32c } from './crc32c.js'

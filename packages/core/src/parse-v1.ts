@@ -1,41 +1,106 @@
 /**
  * PROXY protocol v1 (spec §2.1): "PROXY" SP ("TCP4" | "TCP6") SP src SP dst SP sport SP dport CRLF,
  * or "PROXY UNKNOWN" [SP anything] CRLF, at most 107 bytes.
- * Fields are walked byte by byte, so a prefix that can never become a header fails at once.
+ *
+ * One forward scan: each field is read by its own scanner (scanIPv4 and the IPv6 rules in address.ts,
+ * scanPort here), which also validates a field cut short by the end of the input, so a prefix that can
+ * never become a header fails at once and a whole line is read exactly once. The line end is found by
+ * the scan itself, not searched for first.
  */
-import { formatIPv6, isIPv6Prefix, parseIPv6Bytes } from './address.js'
+import { IPV6_CANONICAL, IPV6_INVALID, ipv4Prefix, ipv6Text, isIPv6Prefix, latin1, parseIPv6, scanIPv4 } from './address.js'
 import { V1_MAX_LENGTH } from './constants.js'
-import { ErrorCodes, fail } from './errors.js'
-import type { Family, ParseResult, ProxyHeader } from './types.js'
+import { type ErrorCode, ErrorCodes, fail } from './errors.js'
+import type { ParseResult } from './types.js'
 
 const SP = 0x20
 const CR = 0x0d
 const LF = 0x0a
 const START = 6 // after "PROXY "
+/** The longest IPv6 text: 8 groups written out in full with a dotted quad, `ffff:…:ffff:255.255.255.255`. */
+const IPV6_MAX_TEXT = 45
 const INCOMPLETE: ParseResult = Object.freeze({ status: 'incomplete' }) as ParseResult
 
-const TCP4 = [0x54, 0x43, 0x50, 0x34, SP]
-const TCP6 = [0x54, 0x43, 0x50, 0x36, SP]
-const UNKNOWN = [0x55, 0x4e, 0x4b, 0x4e, 0x4f, 0x57, 0x4e]
+const BAD_PROTOCOL = 'PROXY v1 protocol must be TCP4, TCP6 or UNKNOWN'
+const BAD_IPV4 = 'PROXY v1 TCP4 address is not a valid IPv4 address'
+const BAD_IPV6 = 'PROXY v1 TCP6 address is not a valid IPv6 address'
+const BAD_PORT = 'PROXY v1 port must be 0-65535 in decimal without leading zeros'
+const SHORT_LINE = 'PROXY v1 line ends before all fields'
 
-const scratch = new Uint8Array(16)
-
+/** `b` starts with "PROXY" (5 bytes; parse() checked them). */
 export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): ParseResult {
   const n = b.length
   // v1 is never longer than 107 bytes (§2.1); a smaller maxHeaderSize caps it further.
-  const cap = maxHeaderSize < V1_MAX_LENGTH ? maxHeaderSize : V1_MAX_LENGTH
-  const limit = n < cap ? n : cap
-  // Native search (memchr for a Buffer) instead of a byte loop; an LF past the 107-byte limit does not count.
-  const lf = b.indexOf(LF, START)
-  if (lf !== -1 && lf < limit) {
-    if (b[lf - 1] !== CR) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line must end with CRLF', lf)
-    const header = walk(b, lf - 1, true)!
-    return { status: 'complete', header, length: lf + 1 }
+  const cap = Math.min(maxHeaderSize, V1_MAX_LENGTH)
+  const limit = Math.min(n, cap)
+  if (limit <= 5) return more(n, cap)
+  // §2.1: the five bytes "PROXY" identify v1 and exactly one space follows them. Anything else after
+  // "PROXY" (a tab, "PROXYTCP4", a CRLF) is a malformed header, not application data.
+  if (b[5] !== SP) bad(b, limit, ErrorCodes.V1_SYNTAX, 'PROXY v1 "PROXY" must be followed by a single space', 5)
+
+  // "TCP4 " or "TCP6 ": the common case, whole, checked at fixed offsets.
+  let v6: boolean
+  if (limit > 10 && b[6] === 0x54 && b[7] === 0x43 && b[8] === 0x50 && b[10] === SP && (b[9] === 0x34 || b[9] === 0x36)) {
+    v6 = b[9] === 0x36
+  } else return protocolWord(b, n, cap, limit)
+
+  // Addresses. Each scan stops at the first byte that cannot belong to the field.
+  let p = 11
+  let src: string
+  let dst: string
+  if (v6) {
+    p = ipv6Field(b, p, limit)
+    if (p < 0) return more(n, cap)
+    src = canonical === IPV6_CANONICAL ? latin1(b, 11, p) : ipv6Text()
+    const s = ++p
+    p = ipv6Field(b, p, limit)
+    if (p < 0) return more(n, cap)
+    dst = canonical === IPV6_CANONICAL ? latin1(b, s, p) : ipv6Text()
+  } else {
+    p = ipv4Field(b, p, limit)
+    if (p < 0) return more(n, cap)
+    src = latin1(b, 11, p) // a strict dotted quad is already in Node's canonical form
+    const s = ++p
+    p = ipv4Field(b, p, limit)
+    if (p < 0) return more(n, cap)
+    dst = latin1(b, s, p)
   }
-  // No LF yet: validate what is there. After a trailing CR only LF may come, so the fields before it
-  // must already form a whole line.
-  if (b[limit - 1] === CR) walk(b, limit - 1, true)
-  else walk(b, limit, false)
+
+  // Ports.
+  let s = ++p
+  let r = scanPort(b, s, limit)
+  const sport = r >> 3
+  p = s + (r & 7)
+  if (p === limit) return more(n, cap)
+  if (b[p] !== SP) fieldEnd(b, p, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
+  s = ++p
+  r = scanPort(b, s, limit)
+  const dport = r >> 3
+  p = s + (r & 7)
+  if (p === limit) return more(n, cap)
+  if (b[p] !== CR) {
+    if (b[p] === SP) bad(b, limit, ErrorCodes.V1_SYNTAX, 'PROXY v1 line has data after the destination port', p)
+    bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
+  }
+  if (p + 1 === limit) return more(n, cap)
+  // A CR followed by anything but LF is a bad byte in the port field.
+  if (b[p + 1] !== LF) bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
+  return {
+    status: 'complete',
+    header: {
+      version: 1,
+      command: 'PROXY',
+      family: v6 ? 'IPv6' : 'IPv4',
+      transport: 'STREAM',
+      source: { address: src, port: sport },
+      destination: { address: dst, port: dport },
+      tlvs: [],
+    },
+    length: p + 2,
+  }
+}
+
+/** The input ran out before the line ended: wait for more, unless the line is already too long. */
+function more(n: number, cap: number): ParseResult {
   if (n >= cap) {
     if (cap === V1_MAX_LENGTH) fail(ErrorCodes.V1_TOO_LONG, 'PROXY v1 line has no CRLF within 107 bytes', 106)
     fail(ErrorCodes.HEADER_TOO_LARGE, `PROXY v1 line has no CRLF within maxHeaderSize ${cap} bytes`, cap - 1)
@@ -43,207 +108,119 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
   return INCOMPLETE
 }
 
-function matches(b: Uint8Array, p: number, end: number, word: number[]): boolean {
-  const k = Math.min(end - p, word.length)
-  for (let i = 0; i < k; i++) if (b[p + i] !== word[i]) return false
-  return true
+/**
+ * Throws `code`, unless the line (within `limit`) ends in a bare LF: a line that does not end with CRLF
+ * is reported as that, wherever its other faults are.
+ */
+function bad(b: Uint8Array, limit: number, code: ErrorCode, message: string, at: number): never {
+  for (let i = START - 1; i < limit; i++) {
+    if (b[i] === LF) {
+      if (b[i - 1] !== CR) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line must end with CRLF', i)
+      break
+    }
+  }
+  return fail(code, message, at)
 }
 
 /**
- * Validates b[START..end). With `complete`, end is the CR of the CRLF and a header is returned;
- * otherwise the last field may be cut short and undefined is returned unless something is wrong.
+ * A field ended at b[p], which is not the SP that must follow it. A CR that ends the line (LF next, or
+ * the last byte so far: only LF may follow it) means fields are missing; any other byte is a bad byte
+ * in the field that started at `s`.
  */
-function walk(b: Uint8Array, end: number, complete: boolean): ProxyHeader | undefined {
+function fieldEnd(b: Uint8Array, p: number, limit: number, code: ErrorCode, message: string, s: number): never {
+  if (b[p] === CR && (p + 1 === limit || b[p + 1] === LF)) bad(b, limit, ErrorCodes.V1_SYNTAX, SHORT_LINE, p)
+  return bad(b, limit, code, message, s)
+}
+
+/** The protocol word when it is not a whole "TCP4 "/"TCP6 ": UNKNOWN, a prefix of a word, or an error. */
+function protocolWord(b: Uint8Array, n: number, cap: number, limit: number): ParseResult {
+  const unknown = b[START] === 0x55
+  const word = unknown ? UNKNOWN : b[9] === 0x36 ? TCP6 : TCP4
   let p = START
-  let family: Family
-  if (matches(b, p, end, UNKNOWN)) {
-    if (end - p < UNKNOWN.length) {
-      if (complete) fail(ErrorCodes.V1_BAD_PROTOCOL, 'PROXY v1 protocol must be TCP4, TCP6 or UNKNOWN', p)
-      return undefined
-    }
-    p += UNKNOWN.length
-    // Short form "PROXY UNKNOWN", or long form with anything up to the CRLF (the receiver ignores it).
-    if (p < end && b[p] !== SP) fail(ErrorCodes.V1_BAD_PROTOCOL, 'PROXY v1 protocol must be TCP4, TCP6 or UNKNOWN', START)
-    return complete ? unknownHeader() : undefined
+  for (let i = 0; i < word.length; i++, p++) {
+    if (p === limit) return more(n, cap)
+    if (b[p] === word[i]) continue
+    // "TCP4" then the end of the line: the addresses are missing.
+    if (!unknown && i === 4) fieldEnd(b, p, limit, ErrorCodes.V1_BAD_PROTOCOL, BAD_PROTOCOL, START)
+    bad(b, limit, ErrorCodes.V1_BAD_PROTOCOL, BAD_PROTOCOL, START)
   }
-  if (matches(b, p, end, TCP4)) family = 'IPv4'
-  else if (matches(b, p, end, TCP6)) family = 'IPv6'
-  else fail(ErrorCodes.V1_BAD_PROTOCOL, 'PROXY v1 protocol must be TCP4, TCP6 or UNKNOWN', p)
-  if (end - p < TCP4.length) {
-    if (complete) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line ends before the addresses', end)
-    return undefined
-  }
-  p += TCP4.length
-
-  const v4 = family === 'IPv4'
-  let src = ''
-  let dst = ''
-  let sport = 0
-  for (let field = 0; field < 4; field++) {
-    const s = p
-    if (v4 && field < 2) {
-      // One pass: the dotted quad is validated while its end is looked for.
-      p = scanIPv4(b, s, end, complete)
-      if (p === end && !complete) return undefined
-    } else {
-      while (p < end && b[p] !== SP) p++
-      if (p === end && !complete) {
-        checkPartialField(b, s, p, field, v4)
-        return undefined
-      }
+  // A whole "TCP4 "/"TCP6 " never gets here (parseV1 takes it); only UNKNOWN does.
+  if (!unknown) return more(n, cap)
+  // "PROXY UNKNOWN" CRLF, or the long form "PROXY UNKNOWN" SP anything CRLF (the receiver ignores the rest).
+  if (p === limit) return more(n, cap)
+  if (b[p] === SP) {
+    for (p++; p < limit; p++) {
+      if (b[p] !== LF) continue
+      if (b[p - 1] !== CR) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line must end with CRLF', p)
+      return unknownHeader(p + 1)
     }
-    if (field < 2) {
-      // A strict dotted quad is already in canonical form: its text is the address.
-      const address = v4 ? ascii(b, s, p) : ipv6(b, s, p)
-      if (field === 0) src = address
-      else dst = address
-    } else {
-      const port = parsePort(b, s, p)
-      if (field === 2) sport = port
-      else {
-        if (p !== end) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line has data after the destination port', p)
-        return {
-          version: 1,
-          command: 'PROXY',
-          family,
-          transport: 'STREAM',
-          source: { address: src, port: sport },
-          destination: { address: dst, port },
-          tlvs: [],
-        }
-      }
-    }
-    if (p === end) fail(ErrorCodes.V1_SYNTAX, 'PROXY v1 line ends before all fields', p)
-    p++ // the single SP; an empty next field fails its own check
+    return more(n, cap)
   }
-  return undefined
+  if (b[p] !== CR) bad(b, limit, ErrorCodes.V1_BAD_PROTOCOL, BAD_PROTOCOL, START)
+  if (p + 1 === limit) return more(n, cap)
+  if (b[p + 1] !== LF) bad(b, limit, ErrorCodes.V1_BAD_PROTOCOL, BAD_PROTOCOL, START)
+  return unknownHeader(p + 2)
 }
 
-function unknownHeader(): ProxyHeader {
-  return { version: 1, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs: [] }
+const TCP4 = [0x54, 0x43, 0x50, 0x34, SP]
+const TCP6 = [0x54, 0x43, 0x50, 0x36, SP]
+const UNKNOWN = [0x55, 0x4e, 0x4b, 0x4e, 0x4f, 0x57, 0x4e]
+
+function unknownHeader(length: number): ParseResult {
+  return { status: 'complete', header: { version: 1, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs: [] }, length }
 }
+
+/** A TCP4 address field from s, followed by SP. Returns where it ends, or -1 when the input ends first. */
+function ipv4Field(b: Uint8Array, s: number, limit: number): number {
+  const r = scanIPv4(b, s, limit)
+  if (r === ipv4Prefix(limit)) return -1 // a valid start of a quad, cut short by the end of the input
+  if (r === limit) return -1
+  if (r < 0) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV4, s)
+  if (b[r] !== SP) fieldEnd(b, r, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV4, s)
+  return r
+}
+
+// What parseIPv6 said of the last TCP6 field (whether its text is already Node's form).
+let canonical = IPV6_INVALID
 
 /**
- * A TCP4 address field from s: a strict dotted quad (four octets 0-255, no leading zeros) that ends at SP or
- * at `end`. Returns where it ends. At the `end` of an incomplete line only the prefix is checked.
+ * A TCP6 address field from s, followed by SP; parseIPv6 leaves the address for ipv6Text() and says in
+ * `canonical` whether the text can be taken as it is. Returns where the field ends, or -1 when the input
+ * ends first.
  */
-function scanIPv4(b: Uint8Array, s: number, end: number, complete: boolean): number {
-  let octet = 0
-  let digits = 0
-  let dots = 0
+function ipv6Field(b: Uint8Array, s: number, limit: number): number {
   let p = s
-  for (; p < end; p++) {
-    const c = b[p]!
-    if (c === SP) break
-    if (c === 0x2e && digits > 0 && dots < 3) {
-      dots++
-      octet = 0
-      digits = 0
-      continue
-    }
-    const d = c - 0x30
-    if (d < 0 || d > 9 || (digits > 0 && octet === 0) || octet * 10 + d > 255) badIPv4(s)
-    octet = octet * 10 + d
-    digits++
+  while (p < limit && IPV6_TEXT[b[p]!] === 1) p++
+  if (p === limit) {
+    // Cut short: can more bytes still make it an address?
+    if (p - s > IPV6_MAX_TEXT || !isIPv6Prefix(b, s, p)) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
+    return -1
   }
-  if ((p < end || complete) && (digits === 0 || dots !== 3)) badIPv4(s)
+  canonical = parseIPv6(b, s, p)
+  if (canonical === IPV6_INVALID) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
+  if (b[p] !== SP) fieldEnd(b, p, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
   return p
 }
 
-function badIPv4(s: number): never {
-  return fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP4 address is not a valid IPv4 address', s)
-}
+/** Hex digits, ':' and '.': the bytes IPv6 text is made of (1), by byte. */
+const IPV6_TEXT = new Uint8Array(256)
+for (const c of '0123456789abcdefABCDEF:.') IPV6_TEXT[c.charCodeAt(0)] = 1
 
 /**
- * b[s..e) as a string, for a validated dotted quad (7-15 ASCII bytes). Fixed-arity String.fromCharCode
- * is several times faster than a template literal, a concatenation loop or fromCharCode.apply.
+ * A port from s: decimal 0–65535, digits only, no sign, no leading zero. Stops at the first non-digit or
+ * `limit` and returns (port << 3) | digits. A field cut short by `limit` is checked as far as it goes: more
+ * digits only make it larger, so an overlong or leading-zero prefix fails at once.
  */
-function ascii(b: Uint8Array, s: number, e: number): string {
-  const f = String.fromCharCode
-  switch (e - s) {
-    case 7:
-      return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!)
-    case 8:
-      return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!)
-    case 9:
-      return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!)
-    case 10:
-      return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!)
-    case 11:
-      return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!)
-    case 12:
-      return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!)
-    case 13:
-    case 14:
-    case 15:
-      // Two fixed-arity halves: 7 bytes, then 6-8.
-      return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!) + ascii(b, s + 7, e)
-    case 6:
-      return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!)
-    default: {
-      let out = ''
-      for (let i = s; i < e; i++) out += f(b[i]!)
-      return out
-    }
-  }
-}
-
-function ipv6(b: Uint8Array, s: number, e: number): string {
-  if (!parseIPv6Bytes(b, s, e, scratch)) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP6 address is not a valid IPv6 address', s)
-  return formatIPv6(scratch, 0)
-}
-
-/** Decimal 0–65535: digits only, no sign, no leading zero. */
-function parsePort(b: Uint8Array, s: number, e: number): number {
-  const len = e - s
-  if (len === 0 || len > 5 || (len > 1 && b[s] === 0x30)) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535 without leading zeros', s)
+function scanPort(b: Uint8Array, s: number, limit: number): number {
   let port = 0
-  for (let i = s; i < e; i++) {
-    const d = b[i]! - 0x30
-    if (d < 0 || d > 9) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be decimal digits', i)
+  let p = s
+  for (; p < limit; p++) {
+    const d = b[p]! - 0x30
+    if (d < 0 || d > 9) break
+    if (p > s && port === 0) bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
     port = port * 10 + d
+    if (port > 65535) bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
   }
-  if (port > 65535) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535', s)
-  return port
-}
-
-/** A field cut short by the end of the input: can more bytes still make it valid? */
-function checkPartialField(b: Uint8Array, s: number, e: number, field: number, v4: boolean): void {
-  if (field >= 2) {
-    if (e - s > 5 || (e - s > 1 && b[s] === 0x30)) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535 without leading zeros', s)
-    let port = 0
-    for (let i = s; i < e; i++) {
-      const c = b[i]!
-      if (c < 0x30 || c > 0x39) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be decimal digits', i)
-      port = port * 10 + (c - 0x30)
-    }
-    // More digits only make it larger: a partial port above 65535 can never become valid.
-    if (port > 65535) fail(ErrorCodes.V1_BAD_PORT, 'PROXY v1 port must be 0-65535', s)
-    return
-  }
-  if (v4) {
-    // A dotted-quad prefix: at most 4 octets, each 0-255 without a leading zero.
-    let octet = 0
-    let digits = 0
-    let dots = 0
-    for (let i = s; i < e; i++) {
-      const c = b[i]!
-      if (c === 0x2e && digits > 0 && dots < 3) {
-        dots++
-        octet = 0
-        digits = 0
-        continue
-      }
-      const d = c - 0x30
-      if (d < 0 || d > 9 || (digits > 0 && octet === 0) || octet * 10 + d > 255) {
-        fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP4 address is not a valid IPv4 address', s)
-      }
-      octet = octet * 10 + d
-      digits++
-    }
-    return
-  }
-  // IPv6 text is at most 45 characters, and must still be completable into an address.
-  if (e - s > 45) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 address is too long', s)
-  if (!isIPv6Prefix(b, s, e)) fail(ErrorCodes.V1_BAD_ADDRESS, 'PROXY v1 TCP6 address can never become a valid IPv6 address', s)
+  if (p === s && p < limit) bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s) // an empty field
+  return (port << 3) | (p - s)
 }

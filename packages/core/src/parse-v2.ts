@@ -48,7 +48,10 @@ export function parseV2(b: Uint8Array, maxHeaderSize: number, verifyChecksum: bo
   if (n < total) return INCOMPLETE
 
   if (local) {
-    // §2.2: LOCAL — use the real endpoints and discard the whole protocol block, family included.
+    // §2.2: LOCAL — use the real endpoints and discard the whole protocol block, family included. But a
+    // CRC32C TLV is still verified (§2.2.3): a PROXY header whose command byte was corrupted into LOCAL is
+    // exactly what the checksum is there to catch.
+    if (verifyChecksum) checkLocalCrc(b, fam, len, total)
     return {
       status: 'complete',
       header: { version: 2, command: 'LOCAL', family: 'UNSPEC', transport: 'UNSPEC', tlvs: [] },
@@ -127,15 +130,41 @@ function readTlvs(b: Uint8Array, start: number, end: number, verifyChecksum: boo
     tlvs.push(new ParsedTlv(type, b.subarray(v, v + len)))
     p = v + len
   }
-  if (crcAt !== -1 && verifyChecksum) {
-    // §2.2.3: checksum of the whole header as received, with the checksum field taken as zeros.
-    let c = crc32c(b, 0, crcAt)
-    c = crc32c(ZEROS, 0, 4, c)
-    c = crc32c(b, crcAt + 4, end, c)
-    const got = ((b[crcAt]! << 24) | (b[crcAt + 1]! << 16) | (b[crcAt + 2]! << 8) | b[crcAt + 3]!) >>> 0
-    if (c !== got) fail(ErrorCodes.CRC32C_MISMATCH, 'PROXY v2 CRC32C checksum does not match the header', crcAt)
-  }
+  if (crcAt !== -1 && verifyChecksum) verifyCrc(b, crcAt, end)
   return tlvs
+}
+
+/** §2.2.3: the checksum of the whole header as received, with the checksum field taken as zeros. */
+function verifyCrc(b: Uint8Array, crcAt: number, end: number): void {
+  let c = crc32c(b, 0, crcAt)
+  c = crc32c(ZEROS, 0, 4, c)
+  c = crc32c(b, crcAt + 4, end, c)
+  const got = ((b[crcAt]! << 24) | (b[crcAt + 1]! << 16) | (b[crcAt + 2]! << 8) | b[crcAt + 3]!) >>> 0
+  if (c !== got) fail(ErrorCodes.CRC32C_MISMATCH, 'PROXY v2 CRC32C checksum does not match the header', crcAt)
+}
+
+/**
+ * A LOCAL header's TLVs are not parsed (its protocol block is discarded), but when they form a well-formed
+ * TLV block (after the address block its family byte announces) holding one CRC32C TLV, that checksum must
+ * match. A block that is not a TLV list (a sender's leftover address bytes, say) has no checksum to check.
+ */
+function checkLocalCrc(b: Uint8Array, fam: number, len: number, end: number): void {
+  const addrLen = ADDRESS_LENGTH[fam >> 4] ?? 0
+  if (len <= addrLen) return
+  let crcAt = -1
+  let p = V2_HEADER_LENGTH + addrLen
+  while (p < end) {
+    if (end - p < 3) return
+    const type = b[p]!
+    const tlvLen = (b[p + 1]! << 8) | b[p + 2]!
+    if (p + 3 + tlvLen > end) return
+    if (type === TlvType.CRC32C) {
+      if (tlvLen !== 4 || crcAt !== -1) return
+      crcAt = p + 3
+    }
+    p += 3 + tlvLen
+  }
+  if (crcAt !== -1) verifyCrc(b, crcAt, end)
 }
 
 const ZEROS = new Uint8Array(4)

@@ -77,6 +77,38 @@ describe('IPv6 formatting matches Node', () => {
     )
   })
 
+  it('takes v1 TCP6 text as it is only when it is exactly Node\'s form, whatever run :: stands for', () => {
+    // Every way to write the address: each zero run (or none) compressed, with or without a dotted tail.
+    const writings = (words: number[]): string[] => {
+      const out: string[] = []
+      const hexes = words.map((w) => w.toString(16))
+      const quad = `${words[6]! >> 8}.${words[6]! & 0xff}.${words[7]! >> 8}.${words[7]! & 0xff}`
+      for (const tail of [false, true]) {
+        const groups = tail ? [...hexes.slice(0, 6), quad] : hexes
+        const count = tail ? 6 : 8 // hex groups that may be compressed
+        out.push(groups.join(':'))
+        for (let a = 0; a < count; a++) {
+          for (let z = a; z < count && words[z] === 0; z++) {
+            const left = groups.slice(0, a).join(':')
+            const right = groups.slice(z + 1).join(':')
+            out.push(`${left}::${right}`)
+          }
+        }
+      }
+      return out
+    }
+    fc.assert(
+      fc.property(ipv6Words, (words) => {
+        for (const text of writings(words)) {
+          const { header } = expectComplete(ascii(`PROXY TCP6 ${text} ${text} 1 2\r\n`))
+          expect(header.source).toEqual({ address: nodeIPv6(text), port: 1 })
+          expect(header.destination).toEqual({ address: nodeIPv6(text), port: 2 })
+        }
+      }),
+      { numRuns: 500 },
+    )
+  })
+
   it.each([
     ['2001:0db8:0:0:0:0:0:1', '2001:db8::1'],
     ['::ffff:7f00:1', '::ffff:127.0.0.1'],

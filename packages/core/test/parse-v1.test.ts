@@ -168,12 +168,21 @@ describe('v1 protocol keyword', () => {
     expectParseError(ascii('PROXY TCP4 \r\n'), ErrorCodes.V1_BAD_ADDRESS)
   })
 
-  it('treats bytes that do not start with "PROXY " as absent', () => {
-    expect(parse(ascii('PROXY\r\n')).status).toBe('absent')
+  it('treats bytes that cannot begin "PROXY" as absent', () => {
     expect(parse(ascii('PING TCP4 192.168.0.1 192.168.0.11 56324 443\r\n')).status).toBe('absent')
     expect(parse(ascii('proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n')).status).toBe('absent')
-    expect(parse(ascii('PROXY\tTCP4 1.2.3.4 5.6.7.8 1 2\r\n')).status).toBe('absent')
+    expect(parse(ascii('PROXIES\r\n')).status).toBe('absent')
+    expect(parse(ascii('PROX')).status).toBe('incomplete')
   })
+
+  // §2.1: the five bytes "PROXY" identify v1 (go-proxyproto and ranch refuse these too).
+  it.each(['PROXY\tTCP4 1.2.3.4 5.6.7.8 1 2\r\n', 'PROXYTCP4 1.2.3.4 5.6.7.8 1 2\r\n', 'PROXY\r\n', 'PROXY\n', 'PROXY  TCP4', 'PROXY\t'])(
+    'rejects "PROXY" followed by anything but a single space (%j) as a malformed v1 header',
+    (text) => {
+      const err = expectParseError(ascii(text), text.startsWith('PROXY ') ? ErrorCodes.V1_BAD_PROTOCOL : ErrorCodes.V1_SYNTAX)
+      expect(err.offset).toBe(text.startsWith('PROXY ') ? 6 : 5)
+    },
+  )
 })
 
 describe('v1 separators and line ending', () => {

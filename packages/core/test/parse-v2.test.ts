@@ -162,12 +162,33 @@ describe('v2 LOCAL', () => {
   })
 
   it('skips a LOCAL block of any content without parsing it as TLVs', () => {
-    // not a valid TLV sequence, and a CRC32C TLV with a wrong checksum: neither matters for LOCAL
-    for (const body of ['ff', 'ffff', 'ffffff', '03 0004 deadbeef', '03 0002 0000', '20 0000']) {
+    // not a valid TLV sequence, or TLVs without a checksum: neither matters for LOCAL
+    for (const body of ['ff', 'ffff', 'ffffff', '03 0002 0000', '20 0000', '03 0004 deadbeef ff']) {
       const { header, length } = expectComplete(hex(v2hex('20', '00', body)))
       expect(header.tlvs).toEqual([])
       expect(length).toBe(16 + body.replace(/\s/g, '').length / 2)
     }
+  })
+
+  it('refuses a LOCAL header whose CRC32C TLV does not match (a PROXY header with its command byte corrupted)', () => {
+    const proxy = encode({ version: 2, family: 'IPv4', source: { address: '10.0.0.1', port: 1 }, destination: { address: '10.0.0.2', port: 2 } }, { crc32c: true })
+    expect(proxy[12]).toBe(0x21)
+    const flipped = proxy.slice()
+    flipped[12] = 0x20 // PROXY -> LOCAL
+    const err = expectParseError(flipped, ErrorCodes.CRC32C_MISMATCH)
+    expect(err.offset).toBe(16 + 12 + 3)
+    expectParseError(hex(v2hex('20', '00', '03 0004 deadbeef')), ErrorCodes.CRC32C_MISMATCH)
+    // verifyChecksum: false turns the check off, as for PROXY headers
+    expect(expectComplete(flipped, { verifyChecksum: false }).header.command).toBe('LOCAL')
+  })
+
+  it('accepts a LOCAL header whose CRC32C TLV matches', () => {
+    const input = hex(v2hex('20', '00', '04 0002 0000 03 0004 00000000'))
+    const c = crc32c(input)
+    input.set([c >>> 24, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff], input.length - 4)
+    const { header, length } = expectComplete(concat(input, PAYLOAD))
+    expect(header).toEqual({ version: 2, command: 'LOCAL', family: 'UNSPEC', transport: 'UNSPEC', tlvs: [] })
+    expect(length).toBe(input.length)
   })
 
   it('skips the largest possible LOCAL block when maxHeaderSize allows it', () => {

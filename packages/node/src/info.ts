@@ -1,6 +1,7 @@
 import { type DecodedTlvs, decodeTlvs, type ProxyHeader, type SppHeader } from '@proxyproto/core'
 import type { RemoteInfo } from 'node:dgram'
 import type { Socket } from 'node:net'
+import { fastPaths } from './fast-paths.js'
 
 export interface Peer {
   address: string
@@ -61,10 +62,18 @@ function clientOf<T>(pick: (client: Peer) => T): (this: InfoSocket) => T {
   }
 }
 
-/** Makes `socket` report the client: remoteAddress, remotePort and remoteFamily shadow net.Socket's getters. */
+/**
+ * Makes `socket` report the client as remoteAddress, remotePort and remoteFamily: through net.Socket's own
+ * getters, by setting `_peername` (the object they read) where fast-paths.ts found that works, else by
+ * accessor properties that shadow them.
+ */
 export function applyInfo(socket: Socket, info: ProxyInfo): void {
   ;(socket as InfoSocket)[kProxyInfo] = info
   if (info.client === info.peer) return
+  if (fastPaths.peername) {
+    ;(socket as Socket & { _peername: unknown })._peername = info.client
+    return
+  }
   Object.defineProperty(socket, 'remoteAddress', remoteAddress)
   Object.defineProperty(socket, 'remotePort', remotePort)
   Object.defineProperty(socket, 'remoteFamily', remoteFamily)

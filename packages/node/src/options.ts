@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_HEADER_SIZE, ErrorCodes, type ParseOptions, type ProxyHeader, ProxyProtocolError, resolveParseOptions } from '@proxyproto/core'
+import { createParser, DEFAULT_MAX_HEADER_SIZE, ErrorCodes, type ParseOptions, type Parser, type ProxyHeader, ProxyProtocolError } from '@proxyproto/core'
 import type { Socket } from 'node:net'
 import { compileTrust, type TrustFunction, type TrustInput } from './trust.js'
 
@@ -39,6 +39,8 @@ export interface ResolvedOptions {
   mode: 'require' | 'optional'
   headerTimeout: number
   parse: ParseOptions
+  /** The header parser with `parse` compiled in, once per server. */
+  parser: Parser
   onHeader: ProxyProtocolOptions['onHeader'] | undefined
   maxPending: number
   reportHealthChecks: boolean
@@ -85,12 +87,13 @@ export function resolveOptions(options: ProxyProtocolOptions = {}): ResolvedOpti
     versions: options.versions ?? [1, 2],
     verifyChecksum: options.verifyChecksum ?? true,
   }
+  let parser: Parser
   try {
-    resolveParseOptions(parse)
+    parser = createParser(parse)
   } catch (err) {
     invalid((err as Error).message)
   }
-  return { trust: compileTrust(options.trust), untrusted, mode, headerTimeout, parse, onHeader, maxPending, reportHealthChecks }
+  return { trust: compileTrust(options.trust), untrusted, mode, headerTimeout, parse, parser, onHeader, maxPending, reportHealthChecks }
 }
 
 /** Throws ERR_PROXY_INVALID_OPTION (naming the option) when `options` would be refused by withProxyProtocol. */

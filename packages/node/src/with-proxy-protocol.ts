@@ -8,10 +8,11 @@
  * TLS and HTTP/2 (which read what is already buffered) receive every byte in order. After the hand-off
  * none of our listeners remain on the socket: no per-request or per-byte cost.
  */
-import { ErrorCodes, type ProxyHeader, ProxyProtocolError, parse } from '@proxyproto/core'
+import { ErrorCodes, type ProxyHeader, ProxyProtocolError } from '@proxyproto/core'
 import { Socket as DgramSocket } from 'node:dgram'
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer, type TLSSocket } from 'node:tls'
+import { canHookPush, streamPush } from './fast-paths.js'
 import { servesInjectedConnections, terminatesTlsNatively, withFrontListener } from './front-listener.js'
 import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './info.js'
 import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -180,8 +181,13 @@ function onConnection(state: State, socket: Socket): void {
     ;(socket as Sock)[kPending] = p
     state.pending.push(p)
     state.stats.pending++
-    socket.on('readable', onReadable)
-    socket.on('end', onEnd)
+    if (canHookPush(socket)) {
+      // The first bytes come to pushHeader as Node reads them (fast-paths.ts); a FIN comes as push(null).
+      ;(socket as Sock).push = pushHeader
+    } else {
+      socket.on('readable', onReadable)
+      socket.on('end', onEnd)
+    }
     socket.on('error', onError)
     socket.on('close', onClose)
   } else if (state.options.untrusted === 'direct' && cause === undefined) {
@@ -205,9 +211,9 @@ function onReadable(this: Sock): void {
   while ((chunk = this.read() as Buffer | null) !== null) {
     const buffered = p.buffered === undefined ? chunk : Buffer.concat([p.buffered, chunk])
     p.buffered = buffered
-    let result: ReturnType<typeof parse>
+    let result: ReturnType<typeof options.parser>
     try {
-      result = parse(buffered, options.parse)
+      result = options.parser(buffered)
     } catch (err) {
       fail(p, err as ProxyProtocolError)
       return
@@ -225,6 +231,65 @@ function onReadable(this: Sock): void {
     accept(p, result.header, buffered.subarray(result.length))
     return
   }
+}
+
+/**
+ * The push() hook (fast-paths.ts): Node's stream reader hands it each chunk it reads, before the stream
+ * buffers it. Header bytes are kept here; what follows the header goes on to the stream's own push() first,
+ * so the server finds it buffered, as after unshift(), and the hand-off runs at once, inside Node's read
+ * callback (as Node's own http server hands an upgraded socket on from inside one): the server's connection
+ * listener may take the handle over there (http's parser.consume(), TLS, HTTP/2), which is why push()
+ * then answers true whatever the stream says: a false would make Node's reader stop the handle the server
+ * now reads.
+ */
+function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding): boolean {
+  const p = this[kPending]
+  if (p === undefined) return streamPush.call(this, chunk, encoding)
+  if (chunk === null) {
+    onEnd.call(this)
+    return false
+  }
+  const options = stateOf(p).options
+  const buffered = p.buffered === undefined ? chunk : Buffer.concat([p.buffered, chunk])
+  p.buffered = buffered
+  let result: ReturnType<typeof options.parser>
+  try {
+    result = options.parser(buffered)
+  } catch (err) {
+    fail(p, err as ProxyProtocolError)
+    return false
+  }
+  if (result.status === 'incomplete') return true
+  // From here on the bytes are the server's; a FIN is still watched until the hand-off (pushAccepted).
+  this.push = pushAccepted
+  let header: ProxyHeader | null = null
+  if (result.status === 'absent') {
+    if (options.mode !== 'optional') {
+      fail(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
+      return false
+    }
+    streamPush.call(this, buffered)
+  } else {
+    header = result.header
+    if (result.length < buffered.length) streamPush.call(this, buffered.subarray(result.length))
+  }
+  accept(p, header, undefined)
+  return true
+}
+
+/**
+ * push() between the header and the hand-off (an async onHeader may be pending). A FIN with nothing
+ * buffered after the header refuses the connection, as onEnd does on the paused-mode path (no half-open
+ * socket); with a request buffered, the server gets it and the end after the hand-off.
+ */
+function pushAccepted(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding): boolean {
+  const p = this[kPending]
+  if (chunk === null && p !== undefined && this.readableLength === 0) {
+    streamPush.call(this, null)
+    onEnd.call(this)
+    return false
+  }
+  return streamPush.call(this, chunk, encoding)
 }
 
 function onEnd(this: Sock): void {
@@ -273,8 +338,11 @@ function settle(p: Waiting): void {
   socket[kPending] = undefined
   p.queue.remove(p)
   stateOf(p).stats.pending--
-  socket.removeListener('readable', onReadable)
-  socket.removeListener('end', onEnd)
+  if (socket.push !== streamPush) socket.push = streamPush
+  else {
+    socket.removeListener('readable', onReadable)
+    socket.removeListener('end', onEnd)
+  }
   socket.removeListener('error', onError)
   socket.removeListener('close', onClose)
 }
@@ -285,10 +353,10 @@ function fail(p: Waiting, error: ProxyProtocolError): void {
   refuse(stateOf(p), p.socket, p.peer, error)
 }
 
-function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer): void {
+function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer | undefined): void {
   const { socket } = p
   // Give back what follows the header, in front of anything still buffered, before any reader sees it.
-  if (rest.length > 0) socket.unshift(rest)
+  if (rest !== undefined && rest.length > 0) socket.unshift(rest)
   const info = createInfo(header, p.peer)
   const onHeader = stateOf(p).options.onHeader
   if (header === null || onHeader === undefined) {

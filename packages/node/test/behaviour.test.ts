@@ -108,6 +108,16 @@ describe('mode', () => {
     await waitFor(() => h.errors.length === 1, 'h.errors.length === 1')
     expect(h.errors[0]!.code).toBe('ERR_PROXY_V1_BAD_PORT')
   })
+
+  it.each(['PROXY\tTCP4 1.2.3.4 5.6.7.8 1 2\r\n', 'PROXYTCP4 1.2.3.4 5.6.7.8 1 2\r\n'])(
+    "in 'optional' mode refuses %j (\"PROXY\" without its single space) instead of serving it as data",
+    async (line) => {
+      const h = await start({ mode: 'optional' })
+      expect(await exchange(h.port, line)).toBe('')
+      await waitFor(() => h.errors.length === 1, 'h.errors.length === 1')
+      expect(h.errors[0]!.code).toBe('ERR_PROXY_V1_SYNTAX')
+    },
+  )
 })
 
 describe('headers that keep the real peer address', () => {

@@ -1,0 +1,78 @@
+/**
+ * The two Node internals the hand-off uses to cost less per connection, each chosen by a capability check
+ * and each with the public-API path as its fallback (Deno, Bun, or a Node that changes them). The guard
+ * tests (packages/node/test/fast-paths.test.ts) fail loudly when either check stops passing on Node.
+ *
+ * 1. `_peername`: net.Socket's remoteAddress/remotePort/remoteFamily getters all read
+ *    `this._getpeername()`, which returns `this._peername` once it is set (and asks the kernel only while it
+ *    is not). Setting it to the client makes the socket report the client with one property write, where
+ *    the public path defines three accessor properties on every socket. The check runs once, at load.
+ * 2. push(): a net.Socket reads through its handle's `onread`, Node's `onStreamRead`
+ *    (lib/internal/stream_base_commons.js), which hands each chunk to `stream.push()`. An own `push` on the
+ *    socket sees the first bytes as they arrive, without switching the stream to paused mode ('readable'
+ *    listener, read(), unshift(), and the nextTick hops each of those schedules): the bytes after the
+ *    header go on to the real push() untouched. Checked per socket, since it depends on the socket's state.
+ */
+import { Socket } from 'node:net'
+import { Readable } from 'node:stream'
+
+/** Readable.prototype.push: what a socket's own push() hook hands bytes on to. */
+export const streamPush: (this: Readable, chunk: unknown, encoding?: BufferEncoding) => boolean = Readable.prototype.push
+
+type Internals = Socket & {
+  _peername?: { address: string; port: number; family: string } | null
+  _handle?: { onread?: unknown } | null
+  _readableState?: { flowing: boolean | null; length: number; ended: boolean }
+}
+
+/**
+ * Node itself. Deno's and Bun's node:net are other code that may look the same (Deno ports these very
+ * functions): they take the public paths, whatever their internals look like today.
+ */
+const onNode = (globalThis as { Deno?: unknown }).Deno === undefined && (globalThis as { Bun?: unknown }).Bun === undefined
+
+function peernameWorks(): boolean {
+  if (!onNode) return false
+  try {
+    const s = new Socket() as Internals
+    s._peername = { address: '192.0.2.1', port: 9, family: 'IPv4' }
+    return s.remoteAddress === '192.0.2.1' && s.remotePort === 9 && s.remoteFamily === 'IPv4'
+  } catch {
+    return false
+  }
+}
+
+/** Which path each fast path takes in this process; the guard tests read it, and may force the fallback. */
+export const fastPaths = {
+  /** Set `_peername` (true) or define accessor properties (false). */
+  peername: peernameWorks(),
+  /** Allow the push() hook where a socket passes canHookPush (false: always the paused-mode path). */
+  push: onNode,
+}
+
+/** Node's onStreamRead, once a socket's handle has shown it. */
+let onStreamRead: unknown
+
+/**
+ * True when the first bytes of `socket` will reach a push() hook: Node's own stream reader, not flowing,
+ * nothing buffered or ended yet (a socket re-emitted by user code, or one a listener already read from,
+ * takes the public path).
+ */
+export function canHookPush(socket: Socket): boolean {
+  if (!fastPaths.push) return false
+  const s = socket as Internals
+  const onread = s._handle?.onread
+  if (onread !== onStreamRead) {
+    // Recognised by name once, then by identity (reading a function's name costs more than comparing it).
+    if (typeof onread !== 'function' || onread.name !== 'onStreamRead') return false
+    onStreamRead = onread
+  }
+  const state = s._readableState
+  return (
+    s.push === streamPush &&
+    state !== undefined &&
+    state.flowing === null &&
+    state.length === 0 &&
+    !state.ended
+  )
+}
