@@ -80,7 +80,7 @@ export function withProxyProtocol<S extends NetServer | DgramSocket>(server: S, 
     warned: new Set(),
   } as State
   state.pending = new PendingQueue(state, resolved.headerTimeout, (p) =>
-    fail(p, new ProxyProtocolError(ErrorCodes.HEADER_TIMEOUT, `no complete PROXY header within ${resolved.headerTimeout} ms`)),
+    refusePending(p, new ProxyProtocolError(ErrorCodes.HEADER_TIMEOUT, `no complete PROXY header within ${resolved.headerTimeout} ms`)),
   )
   Object.defineProperty(server, kState, { value: state })
 
@@ -215,7 +215,7 @@ function onReadable(this: Sock): void {
     try {
       result = options.parser(buffered)
     } catch (err) {
-      fail(p, err as ProxyProtocolError)
+      refusePending(p, err as ProxyProtocolError)
       return
     }
     if (result.status === 'incomplete') continue
@@ -225,7 +225,7 @@ function onReadable(this: Sock): void {
     this.removeListener('readable', onReadable)
     if (result.status === 'absent') {
       if (options.mode === 'optional') accept(p, null, buffered)
-      else fail(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
+      else refusePending(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
       return
     }
     accept(p, result.header, buffered.subarray(result.length))
@@ -256,7 +256,7 @@ function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding)
   try {
     result = options.parser(buffered)
   } catch (err) {
-    fail(p, err as ProxyProtocolError)
+    refusePending(p, err as ProxyProtocolError)
     return false
   }
   if (result.status === 'incomplete') return true
@@ -265,7 +265,7 @@ function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding)
   let header: ProxyHeader | null = null
   if (result.status === 'absent') {
     if (options.mode !== 'optional') {
-      fail(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
+      refusePending(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
       return false
     }
     streamPush.call(this, buffered)
@@ -295,7 +295,7 @@ function pushAccepted(this: Sock, chunk: Buffer | null, encoding?: BufferEncodin
 function onEnd(this: Sock): void {
   const p = this[kPending]
   if (p === undefined || healthCheck(p)) return
-  fail(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'peer ended the connection before the PROXY header was complete'))
+  refusePending(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'peer ended the connection before the PROXY header was complete'))
 }
 
 function onError(this: Sock, err: unknown): void {
@@ -307,7 +307,7 @@ function onClose(this: Sock): void {
   const p = this[kPending]
   if (p && !healthCheck(p)) {
     const error = new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause: p.lastError })
-    fail(p, error)
+    refusePending(p, error)
   }
 }
 
@@ -347,7 +347,8 @@ function settle(p: Waiting): void {
   socket.removeListener('close', onClose)
 }
 
-function fail(p: Waiting, error: ProxyProtocolError): void {
+/** Refuses a connection still waiting for its header (core's `fail` is a different thing: it throws a parse error). */
+function refusePending(p: Waiting, error: ProxyProtocolError): void {
   if ((p.socket as Sock)[kPending] !== p) return
   settle(p)
   refuse(stateOf(p), p.socket, p.peer, error)
@@ -375,16 +376,16 @@ function accept(p: Waiting, header: ProxyHeader | null, rest: Buffer | undefined
       // The header timeout, FIN/RST and server.close() still apply while the promise is pending.
       then.call(
         verdict,
-        (ok: unknown) => outsidePromise(() => (ok === false ? fail(p, rejected()) : finish(p, info))),
-        (err: unknown) => outsidePromise(() => fail(p, rejected(err))),
+        (ok: unknown) => outsidePromise(() => (ok === false ? refusePending(p, rejected()) : finish(p, info))),
+        (err: unknown) => outsidePromise(() => refusePending(p, rejected(err))),
       )
       return
     }
   } catch (err) {
-    fail(p, rejected(err))
+    refusePending(p, rejected(err))
     return
   }
-  if (verdict === false) fail(p, rejected())
+  if (verdict === false) refusePending(p, rejected())
   else finish(p, info)
 }
 
