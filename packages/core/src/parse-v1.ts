@@ -43,47 +43,39 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
     v6 = b[9] === 0x36
   } else return protocolWord(b, n, cap, limit)
 
-  // Addresses. Each scan stops at the first byte that cannot belong to the field.
-  let p = 11
+  // Addresses, then ports. Each scan stops at the first byte that cannot belong to its field; the common
+  // case (a whole field, then SP) is tested inline and everything else (a cut-short field, a bad byte) is
+  // judged by a cold function that returns INCOMPLETE or throws.
+  let p: number
   let src: string
   let dst: string
   if (v6) {
-    p = ipv6Field(b, p, limit)
+    p = ipv6Field(b, 11, limit)
     if (p < 0) return more(n, cap)
     src = canonical === IPV6_CANONICAL ? latin1(b, 11, p) : ipv6Text()
-    const s = ++p
-    p = ipv6Field(b, p, limit)
+    const s = p + 1
+    p = ipv6Field(b, s, limit)
     if (p < 0) return more(n, cap)
     dst = canonical === IPV6_CANONICAL ? latin1(b, s, p) : ipv6Text()
   } else {
-    p = ipv4Field(b, p, limit)
-    if (p < 0) return more(n, cap)
+    p = scanIPv4(b, 11, limit)
+    if (p < 0 || p === limit || b[p] !== SP) return ipv4Cut(b, 11, limit, p, n, cap)
     src = latin1(b, 11, p) // a strict dotted quad is already in Node's canonical form
-    const s = ++p
-    p = ipv4Field(b, p, limit)
-    if (p < 0) return more(n, cap)
+    const s = p + 1
+    p = scanIPv4(b, s, limit)
+    if (p < 0 || p === limit || b[p] !== SP) return ipv4Cut(b, s, limit, p, n, cap)
     dst = latin1(b, s, p)
   }
 
-  // Ports.
-  let s = ++p
+  let s = p + 1
   let r = scanPort(b, s, limit)
+  p = s + (r & 7)
+  if (p === limit || b[p] !== SP) return portCut(b, s, p, limit, n, cap, SP)
   const sport = r >> 3
-  p = s + (r & 7)
-  if (p === limit) return more(n, cap)
-  if (b[p] !== SP) fieldEnd(b, p, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
-  s = ++p
+  s = p + 1
   r = scanPort(b, s, limit)
-  const dport = r >> 3
   p = s + (r & 7)
-  if (p === limit) return more(n, cap)
-  if (b[p] !== CR) {
-    if (b[p] === SP) bad(b, limit, ErrorCodes.V1_SYNTAX, 'PROXY v1 line has data after the destination port', p)
-    bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
-  }
-  if (p + 1 === limit) return more(n, cap)
-  // A CR followed by anything but LF is a bad byte in the port field.
-  if (b[p + 1] !== LF) bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
+  if (p + 1 >= limit || b[p] !== CR || b[p + 1] !== LF) return portCut(b, s, p, limit, n, cap, CR)
   return {
     status: 'complete',
     header: {
@@ -92,11 +84,27 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
       family: v6 ? 'IPv6' : 'IPv4',
       transport: 'STREAM',
       source: { address: src, port: sport },
-      destination: { address: dst, port: dport },
+      destination: { address: dst, port: r >> 3 },
       tlvs: [],
     },
     length: p + 2,
   }
+}
+
+/**
+ * A port field from s stopped at b[p] (or at `limit`) and is not followed by what must follow it: SP after
+ * the source port, CRLF after the destination port. Returns INCOMPLETE when the input ran out, else throws.
+ */
+function portCut(b: Uint8Array, s: number, p: number, limit: number, n: number, cap: number, next: number): ParseResult {
+  if (p === limit) return more(n, cap)
+  if (next === SP) return fieldEnd(b, p, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
+  if (b[p] !== CR) {
+    if (b[p] === SP) bad(b, limit, ErrorCodes.V1_SYNTAX, 'PROXY v1 line has data after the destination port', p)
+    bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
+  }
+  if (p + 1 === limit) return more(n, cap)
+  // A CR followed by anything but LF is a bad byte in the port field.
+  return bad(b, limit, ErrorCodes.V1_BAD_PORT, BAD_PORT, s)
 }
 
 /** The input ran out before the line ended: wait for more, unless the line is already too long. */
@@ -170,14 +178,14 @@ function unknownHeader(length: number): ParseResult {
   return { status: 'complete', header: { version: 1, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs: [] }, length }
 }
 
-/** A TCP4 address field from s, followed by SP. Returns where it ends, or -1 when the input ends first. */
-function ipv4Field(b: Uint8Array, s: number, limit: number): number {
-  const r = scanIPv4(b, s, limit)
-  if (r === ipv4Prefix(limit)) return -1 // a valid start of a quad, cut short by the end of the input
-  if (r === limit) return -1
+/**
+ * A TCP4 address field from s, where scanIPv4 returned r, is not a whole quad followed by SP. Returns
+ * INCOMPLETE when the input ended inside a valid start of one, else throws.
+ */
+function ipv4Cut(b: Uint8Array, s: number, limit: number, r: number, n: number, cap: number): ParseResult {
+  if (r === ipv4Prefix(limit) || r === limit) return more(n, cap) // a valid start of a quad, cut short by the end of the input
   if (r < 0) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV4, s)
-  if (b[r] !== SP) fieldEnd(b, r, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV4, s)
-  return r
+  return fieldEnd(b, r, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV4, s)
 }
 
 // What parseIPv6 said of the last TCP6 field (whether its text is already Node's form).
