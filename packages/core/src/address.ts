@@ -18,79 +18,46 @@ function hexValue(c: number): number {
 /**
  * The one IPv4 rule (RFC 3986 dec-octet): a strict dotted quad, four decimal octets 0–255 with no leading
  * zeros, no sign, nothing else. Everything that reads IPv4 text (v1 TCP4 fields, the dotted quad inside
- * IPv6 text, encode's address strings) goes through it, by one of two loops that only feed it characters:
- * scanIPv4 over bytes and scanIPv4Text over a string. The rule is a step function of (state, character)
- * small enough for V8 to inline into both, so each loop keeps a monomorphic load (the parse path never
- * sees a string; encode never copies its string to bytes first).
+ * IPv6 text, encode's address strings) goes through here.
  *
- * The state packs the octet so far (bits 0-8), its digits (bits 9-10) and the dots seen (bits 11-12).
- * A step returns the next state, IPV4_STOP when `c` cannot continue a quad (the caller decides whether the
- * quad is whole: ipv4End), or IPV4_BAD when `c` breaks the rule (a leading zero, an octet above 255, an
- * empty octet, a fourth dot).
+ * Reads src[s..end) — bytes, or the characters of a string (what encode receives: read in place, not
+ * copied to bytes first) — until `end` or the first character that is neither a digit nor a dot, writing
+ * the octets to out[at..at+4) when `out` is given. Returns where it stopped when src[s..stop) is a whole
+ * quad, `ipv4Prefix(stop)` (a number below -1) when it is only the start of one, and -1 as soon as a
+ * character breaks the rule (a leading zero, an octet above 255, an empty octet, a fifth one).
+ *
+ * One loop serves both kinds of input: each kind has its own load (charCodeAt, or an element load), so
+ * neither load site ever sees the other kind, and the per-character test of `text` is a predictable branch
+ * (measured: as fast on bytes as a bytes-only loop, and faster than a rule shared through a step function).
+ * Character codes are literals here: a module-level constant is bundled as a mutable module variable that
+ * optimized code loads and checks at every use.
  */
-function ipv4Step(st: number, c: number): number {
-  const d = c - 0x30
-  const octet = st & 0x1ff
-  if (d >= 0 && d <= 9) {
-    if ((st & 0x600) !== 0 && octet === 0) return IPV4_BAD // leading zero
-    const v = octet * 10 + d
-    if (v > 255) return IPV4_BAD
-    return (st & 0x1800) + (st & 0x600) + 0x200 + v
+export function scanIPv4(src: ArrayLike<number> | string, s: number, end: number, out?: Uint8Array, at = 0): number {
+  const text = typeof src === 'string'
+  let octet = 0
+  let digits = 0
+  let dots = 0
+  let p = s
+  for (; p < end; p++) {
+    const c = text ? (src as string).charCodeAt(p) : (src as ArrayLike<number>)[p]!
+    const d = c - 0x30
+    if (d >= 0 && d <= 9) {
+      if (digits !== 0 && octet === 0) return -1 // a leading zero
+      octet = octet * 10 + d
+      if (octet > 255) return -1
+      digits++
+      continue
+    }
+    if (c !== 0x2e) break // '.'
+    if (digits === 0 || dots === 3) return -1
+    if (out !== undefined) out[at + dots] = octet
+    dots++
+    octet = 0
+    digits = 0
   }
-  if (c !== DOT) return IPV4_STOP
-  if ((st & 0x600) === 0 || st >= 0x1800) return IPV4_BAD // an empty octet, or a fourth dot
-  return (st & 0x1800) + 0x800
-}
-const IPV4_BAD = -1
-const IPV4_STOP = -2
-
-/**
- * Where a scan that stopped at `p` in state `st` ends: `p` when the quad is whole (its last octet goes to
- * out[at+3] when `out` is given), else ipv4Prefix(p).
- */
-function ipv4End(st: number, p: number, out: Uint8Array | undefined, at: number): number {
-  if ((st & 0x600) === 0 || st < 0x1800) return -2 - p
-  if (out !== undefined) out[at + 3] = st & 0x1ff
+  if (digits === 0 || dots !== 3) return -2 - p
+  if (out !== undefined) out[at + 3] = octet
   return p
-}
-
-/**
- * The IPv4 rule (ipv4Step) over bytes b[s..end), stopping at `end` or the first byte that is neither a
- * digit nor a dot, writing the octets to out[at..at+4) when `out` is given. Returns where it stopped when
- * b[s..stop) is a whole quad, `ipv4Prefix(stop)` (a number below -1) when it is only the start of one,
- * and -1 as soon as a byte breaks the rule.
- */
-export function scanIPv4(b: ArrayLike<number>, s: number, end: number, out?: Uint8Array, at = 0): number {
-  let st = 0
-  let p = s
-  for (; p < end; p++) {
-    const c = b[p]!
-    const next = ipv4Step(st, c)
-    if (next < 0) {
-      if (next === IPV4_STOP) break
-      return -1
-    }
-    if (out !== undefined && c === DOT) out[at + (st >> 11)] = st & 0x1ff
-    st = next
-  }
-  return ipv4End(st, p, out, at)
-}
-
-/** scanIPv4 over the characters of a string. */
-function scanIPv4Text(t: string, s: number, end: number, out?: Uint8Array, at = 0): number {
-  let st = 0
-  let p = s
-  for (; p < end; p++) {
-    const c = t.charCodeAt(p)
-    const next = ipv4Step(st, c)
-    if (next < 0) {
-      if (next === IPV4_STOP) break
-      return -1
-    }
-    if (out !== undefined && c === DOT) out[at + (st >> 11)] = st & 0x1ff
-    st = next
-  }
-  return ipv4End(st, p, out, at)
 }
 
 /** The return value of scanIPv4 for a valid but unfinished quad that stopped at `stop`. */
@@ -274,7 +241,7 @@ export function isIPv6Prefix(b: ArrayLike<number>, s: number, e: number): boolea
  */
 export function writeIPv4Text(text: string, out: Uint8Array, at: number): boolean {
   const n = text.length
-  return n <= 15 && scanIPv4Text(text, 0, n, out, at) === n
+  return n <= 15 && scanIPv4(text, 0, n, out, at) === n
 }
 
 /** An IPv6 address string parsed into out[at..at+16), or false. */

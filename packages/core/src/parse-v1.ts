@@ -35,13 +35,16 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
   if (limit <= 5) return more(n, cap)
   // §2.1: the five bytes "PROXY" identify v1 and exactly one space follows them. Anything else after
   // "PROXY" (a tab, "PROXYTCP4", a CRLF) is a malformed header, not application data.
-  if (b[5] !== SP) bad(b, limit, ErrorCodes.V1_SYNTAX, 'PROXY v1 "PROXY" must be followed by a single space', 5)
+  if (b[5] !== 0x20) bad(b, limit, ErrorCodes.V1_SYNTAX, 'PROXY v1 "PROXY" must be followed by a single space', 5)
 
   // "TCP4 " or "TCP6 ": the common case, whole, checked at fixed offsets.
   let v6: boolean
-  if (limit > 10 && b[6] === 0x54 && b[7] === 0x43 && b[8] === 0x50 && b[10] === SP && (b[9] === 0x34 || b[9] === 0x36)) {
+  if (limit > 10 && b[6] === 0x54 && b[7] === 0x43 && b[8] === 0x50 && b[10] === 0x20 && (b[9] === 0x34 || b[9] === 0x36)) {
     v6 = b[9] === 0x36
   } else return protocolWord(b, n, cap, limit)
+
+  // Character codes are literals on this path (SP 0x20, CR 0x0d, LF 0x0a): a module-level constant is bundled
+  // as a mutable module variable that optimized code loads and checks at every use.
 
   // Addresses, then ports. Each scan stops at the first byte that cannot belong to its field; the common
   // case (a whole field, then SP) is tested inline and everything else (a cut-short field, a bad byte) is
@@ -59,23 +62,23 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
     dst = canonical === IPV6_CANONICAL ? latin1(b, s, p) : ipv6Text()
   } else {
     p = scanIPv4(b, 11, limit)
-    if (p < 0 || p === limit || b[p] !== SP) return ipv4Cut(b, 11, limit, p, n, cap)
+    if (p < 0 || p === limit || b[p] !== 0x20) return ipv4Cut(b, 11, limit, p, n, cap)
     src = latin1(b, 11, p) // a strict dotted quad is already in Node's canonical form
     const s = p + 1
     p = scanIPv4(b, s, limit)
-    if (p < 0 || p === limit || b[p] !== SP) return ipv4Cut(b, s, limit, p, n, cap)
+    if (p < 0 || p === limit || b[p] !== 0x20) return ipv4Cut(b, s, limit, p, n, cap)
     dst = latin1(b, s, p)
   }
 
   let s = p + 1
   let r = scanPort(b, s, limit)
   p = s + (r & 7)
-  if (p === limit || b[p] !== SP) return portCut(b, s, p, limit, n, cap, SP)
+  if (p === limit || b[p] !== 0x20) return portCut(b, s, p, limit, n, cap, SP)
   const sport = r >> 3
   s = p + 1
   r = scanPort(b, s, limit)
   p = s + (r & 7)
-  if (p + 1 >= limit || b[p] !== CR || b[p + 1] !== LF) return portCut(b, s, p, limit, n, cap, CR)
+  if (p + 1 >= limit || b[p] !== 0x0d || b[p + 1] !== 0x0a) return portCut(b, s, p, limit, n, cap, CR)
   return {
     status: 'complete',
     header: {
