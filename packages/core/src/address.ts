@@ -94,49 +94,53 @@ export const IPV6_CANONICAL = 1
  * take the text as it is instead of formatting it again (the common case: balancers write inet_ntop's form).
  */
 export function parseIPv6(b: ArrayLike<number>, s: number, e: number): number {
+  // Tables in locals and character codes as literals (':' 0x3a, '.' 0x2e): module-level bindings are
+  // mutable module variables that optimized code reloads and checks at every use (measured: this function
+  // is most of a v1 TCP6 parse).
+  const hex = HEX_VALUE
+  const w = words
   let n = 0
   let gap = -1
   let p = s
   let plain = true // no upper-case hex digit, no group with a leading zero
   let dotted = false
   if (e - s < 2) return IPV6_INVALID
-  if (b[p] === COLON) {
-    if (b[p + 1] !== COLON) return IPV6_INVALID
+  if (b[p] === 0x3a) {
+    if (b[p + 1] !== 0x3a) return IPV6_INVALID
     gap = 0
     p += 2
   }
   while (p < e) {
     const start = p
     let value = 0
-    let digits = 0
-    while (p < e && digits < 5) {
-      let v = HEX_VALUE[b[p]!]!
-      if (v < 0) break
+    let v: number
+    // A group's hex digits; more than 4 is caught below (and cannot overflow: the line is at most 107 bytes).
+    while (p < e && (v = hex[b[p]!]!) >= 0) {
       if (v > 15) {
         v -= 16
         plain = false // an upper-case digit
       }
-      if (digits === 1 && value === 0) plain = false // a leading zero
       value = (value << 4) | v
-      digits++
       p++
     }
-    if (p < e && b[p] === DOT) {
+    const digits = p - start
+    if (digits > 1 && b[start] === 0x30) plain = false // a leading zero
+    if (p < e && b[p] === 0x2e) {
       // embedded IPv4 takes the last 32 bits
       if (n > 6) return IPV6_INVALID
       if (!parseIPv4Bytes(b, start, e, quad)) return IPV6_INVALID
-      words[n++] = (quad[0]! << 8) | quad[1]!
-      words[n++] = (quad[2]! << 8) | quad[3]!
+      w[n++] = (quad[0]! << 8) | quad[1]!
+      w[n++] = (quad[2]! << 8) | quad[3]!
       dotted = true
       break
     }
     if (digits === 0 || digits > 4 || n === 8) return IPV6_INVALID
-    words[n++] = value
+    w[n++] = value
     if (p === e) break
-    if (b[p] !== COLON) return IPV6_INVALID
+    if (b[p] !== 0x3a) return IPV6_INVALID
     p++
     if (p === e) return IPV6_INVALID // a single trailing colon
-    if (b[p] === COLON) {
+    if (b[p] === 0x3a) {
       if (gap !== -1) return IPV6_INVALID
       gap = n
       p++
@@ -147,8 +151,8 @@ export function parseIPv6(b: ArrayLike<number>, s: number, e: number): number {
   } else {
     if (n > 7) return IPV6_INVALID
     const tail = n - gap
-    for (let i = 0; i < tail; i++) words[7 - i] = words[n - 1 - i]!
-    for (let i = gap; i < 8 - tail; i++) words[i] = 0
+    for (let i = 0; i < tail; i++) w[7 - i] = w[n - 1 - i]!
+    for (let i = gap; i < 8 - tail; i++) w[i] = 0
   }
   if (!plain) return IPV6_VALID
   // Canonical when '::' stands exactly for the longest zero run (and is absent when there is none),
@@ -173,11 +177,12 @@ export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: 
  * '::' stands for), as (base << 4) | length, or -1 when there is none.
  */
 function zeroRun(): number {
+  const w = words
   let best = -1
   let bestLen = 1
   let cur = -1
   for (let i = 0; i < 8; i++) {
-    if (words[i] === 0) {
+    if (w[i] === 0) {
       if (cur === -1) cur = i
       if (i - cur + 1 > bestLen) {
         best = cur
