@@ -24,6 +24,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 /** The 16-byte fixed part must already be known to start with the signature. */
 export function parseV2(b: Uint8Array, maxHeaderSize: number, verifyChecksum: boolean): ParseResult {
   const n = b.length
+  // The common case first, with literal offsets: a whole PROXY TCP4/UDP4 header (ver/cmd 0x21, fam 0x11 or
+  // 0x12) within maxHeaderSize. It passes every check below, so the answer is the one they would give;
+  // anything else (a cut-short or oversized header, another family, an error) takes the general path.
+  if (n >= 28 && b[12] === 0x21 && (b[13] === 0x11 || b[13] === 0x12)) {
+    const total = 16 + ((b[14]! << 8) | b[15]!)
+    if (total >= 28 && total <= maxHeaderSize && n >= total) return inet4(b, b[13], total, verifyChecksum)
+  }
   if (n > 12) {
     const verCmd = b[12]!
     if (verCmd >> 4 !== 2) fail(ErrorCodes.V2_BAD_VERSION, 'PROXY v2 version nibble must be 2', 12)
@@ -62,19 +69,10 @@ export function parseV2(b: Uint8Array, maxHeaderSize: number, verifyChecksum: bo
   // One object literal per family (a stable shape from the start), TLVs read only when there are some.
   const a = V2_HEADER_LENGTH
   const family = fam >> 4
+  if (family === 1) return inet4(b, fam, total, verifyChecksum)
   const tlvs = a + addrLen < total ? readTlvs(b, a + addrLen, total, verifyChecksum) : []
   let header: ProxyHeader
-  if (family === 1) {
-    header = {
-      version: 2,
-      command: 'PROXY',
-      family: 'IPv4',
-      transport: TRANSPORTS[fam & 0x0f]!,
-      source: { address: formatIPv4(b, a), port: (b[a + 8]! << 8) | b[a + 9]! },
-      destination: { address: formatIPv4(b, a + 4), port: (b[a + 10]! << 8) | b[a + 11]! },
-      tlvs,
-    }
-  } else if (family === 2) {
+  if (family === 2) {
     header = {
       version: 2,
       command: 'PROXY',
@@ -98,6 +96,24 @@ export function parseV2(b: Uint8Array, maxHeaderSize: number, verifyChecksum: bo
     header = { version: 2, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', tlvs }
   }
   return { status: 'complete', header, length: total }
+}
+
+/** A PROXY header of the IPv4 family (fam 0x11 or 0x12), `total` bytes long, all of them in `b`. */
+function inet4(b: Uint8Array, fam: number, total: number, verifyChecksum: boolean): ParseResult {
+  const tlvs = total > 28 ? readTlvs(b, 28, total, verifyChecksum) : []
+  return {
+    status: 'complete',
+    header: {
+      version: 2,
+      command: 'PROXY',
+      family: 'IPv4',
+      transport: fam === 0x11 ? 'STREAM' : 'DGRAM',
+      source: { address: formatIPv4(b, 16), port: (b[24]! << 8) | b[25]! },
+      destination: { address: formatIPv4(b, 20), port: (b[26]! << 8) | b[27]! },
+      tlvs,
+    },
+    length: total,
+  }
 }
 
 function unixPath(b: Uint8Array, at: number): string {
