@@ -41,6 +41,8 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
   let v6: boolean
   if (limit > 10 && b[6] === 0x54 && b[7] === 0x43 && b[8] === 0x50 && b[10] === 0x20 && (b[9] === 0x34 || b[9] === 0x36)) {
     v6 = b[9] === 0x36
+  } else if (limit > 14 && b[6] === 0x55 && b[13] === 0x0d && b[14] === 0x0a && b[7] === 0x4e && b[8] === 0x4b && b[9] === 0x4e && b[10] === 0x4f && b[11] === 0x57 && b[12] === 0x4e) {
+    return unknownHeader(15) // "PROXY UNKNOWN" CRLF, whole: what HAProxy sends for a health check or LOCAL
   } else return protocolWord(b, n, cap, limit)
 
   // Character codes are literals on this path (SP 0x20, CR 0x0d, LF 0x0a): a module-level constant is bundled
