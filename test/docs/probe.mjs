@@ -25,6 +25,23 @@ if (mode === 'udp') {
     process.exit(0)
   })
   udp.bind(0, from, () => udp.send('hello', port, host))
+} else if (mode === 'dns') {
+  // A TXT query for whoami.test from `from` to host:port (the balancer); the answer is printed as text.
+  const { createSocket } = await import('node:dgram')
+  const udp = createSocket('udp4')
+  setTimeout(() => process.exit(1), 10_000).unref()
+  udp.on('message', (m) => {
+    process.stdout.write(m.toString('latin1'))
+    process.exit(0)
+  })
+  // RFC 1035 §4.1: id 0x1234, RD, one question; QNAME whoami.test, QTYPE TXT (16), QCLASS IN (1).
+  const name = Buffer.concat(['whoami', 'test'].map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])))
+  const query = Buffer.concat([
+    Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+    name,
+    Buffer.from([0, 0, 16, 0, 1]),
+  ])
+  udp.bind(0, from, () => udp.send(query, port, host))
 } else if (mode === 'wait') {
   // Until something listens on host:port (a server that prints no ready line), at most 30 s.
   const deadline = Date.now() + 30_000
