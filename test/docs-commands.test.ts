@@ -6,6 +6,12 @@
  * (a real cloud account, the set-up step itself) is excluded by a rule in test/docs/commands.ts that
  * says why. A command no rule covers fails the test.
  *
+ * The commands are those of fenced shell blocks and those shown in inline code spans in the text
+ * (`isCommandSpan` says which spans are commands). A span runs after its page's fenced blocks, as a block
+ * of its own, unless every step of it runs already elsewhere (`inlineCommands`: then it is listed, not run
+ * twice). Benchmarks run in their quick mode: every command gets BENCH_QUICK=1 in its environment, so it
+ * runs as written. Nothing a command does may show in `git status` (nor under bench/, ignored or not).
+ *
  * Each README runs in a network namespace of its own (`unshare -n`, root; CI runs as root), so the fixed
  * ports the docs use (8080, 9000, 3000) cannot clash with anything else on the machine, and the
  * balancer addresses they name (127.0.0.23, 10.0.0.5) exist on its loopback interface. `proxyproto`
@@ -83,7 +89,9 @@ const files = pages
         ...shell.map((block) => ({ block, cmds: commandsOf(block) })),
         ...spans.map((c) => ({ block: spanBlock(c), cmds: [c] })),
       ],
-      same: inline.filter((c) => c.file === file && c.sameAs).map((c) => `${file}:${c.line}: ${c.command}\n    runs already: ${c.sameAs}`),
+      same: inline
+        .filter((c) => c.file === file && c.sameAs)
+        .map((c) => `${file}:${c.line}: ${c.command}\n    runs already: ${c.sameAs}`),
     }
   })
   .filter((f) => f.units.length > 0 || f.same.length > 0)

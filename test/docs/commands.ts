@@ -83,7 +83,10 @@ const RULES: Rule[] = [
       why: 'npm ci is the set-up step .ci/run has just run',
     },
   },
-  { match: /^(npm test|npx vitest run)$/, plan: { kind: 'excluded', why: 'the test run this test is part of' } },
+  {
+    match: /^(npm test|npx vitest run)$/,
+    plan: { kind: 'excluded', why: 'the test run this test is part of' },
+  },
   {
     match: /^npm run typecheck$/,
     plan: {
@@ -101,18 +104,24 @@ const RULES: Rule[] = [
   // Names in running text that take the form of a command.
   {
     match: /^(npx )?proxyproto (relay|echo|decode|encode)$/,
-    plan: { kind: 'excluded', why: 'names the CLI command in running text; its runnable lines are in the fenced blocks' },
+    plan: {
+      kind: 'excluded',
+      why: 'names the CLI command in running text; its runnable lines are in the fenced blocks',
+    },
   },
   {
     match: /^proxyproto relay --udp( --send [\w-]+)?$/,
     plan: {
       kind: 'excluded',
-      why: 'names a mode of the UDP relay in running text (no --listen/--target); README.md\'s CLI block runs it',
+      why: "names a mode of the UDP relay in running text (no --listen/--target); README.md's CLI block runs it",
     },
   },
   {
     match: /^curl --[\w-]+( 127\.0\.0\.23)?$/,
-    plan: { kind: 'excluded', why: "names curl's option in running text (no URL); the lines beside it use it" },
+    plan: {
+      kind: 'excluded',
+      why: "names curl's option in running text (no URL); the lines beside it use it",
+    },
   },
   {
     match: /^(node --test|deno test|bun test)$/,
@@ -129,20 +138,23 @@ const RULES: Rule[] = [
     match: /^npm run [\w:-]+ \(/,
     plan: {
       kind: 'excluded',
-      why: "a results record: the npm script, then in parentheses what it ran (not shell: the parentheses); the script itself is run from README.md",
+      why: 'a results record: the npm script, then in parentheses what it ran (not shell: the parentheses); the script itself is run from README.md',
     },
   },
   {
     match: /^wrk .*<haproxy>/,
     plan: {
       kind: 'excluded',
-      why: "a results record: <haproxy> is the port of the HAProxy the benchmark started for that run; the benchmark runs this wrk line itself (npm run bench:server)",
+      why: 'a results record: <haproxy> is the port of the HAProxy the benchmark started for that run; the benchmark runs this wrk line itself (npm run bench:server)',
     },
   },
   // Benchmarks run in their quick mode: the test gives every command BENCH_QUICK=1 (see namespace.ts).
   {
     match: /^(BENCH_QUICK=1 )?(npm run bench(:[\w-]+)?( --|$)|node bench\/)/,
-    plan: { kind: 'exit', why: 'a benchmark, in its quick mode (BENCH_QUICK=1): short runs, no files written' },
+    plan: {
+      kind: 'exit',
+      why: 'a benchmark, in its quick mode (BENCH_QUICK=1): short runs, no files written',
+    },
   },
   {
     match: /^npm install (--global )?@proxyproto\//,
@@ -267,7 +279,8 @@ const RULES: Rule[] = [
   // Inline: curl sends a v1 header itself to the example the block above started; the example answers
   // with the client it names.
   {
-    match: /^curl (-k )?--haproxy-protocol --interface 127\.0\.0\.23 https?:\/\/(127\.0\.0\.1|localhost):\d+\/$/,
+    match:
+      /^curl (-k )?--haproxy-protocol --interface 127\.0\.0\.23 https?:\/\/(127\.0\.0\.1|localhost):\d+\/$/,
     plan: { kind: 'exit', expect: /127\.0\.0\.23/ },
   },
   // Inline: "any line-based TCP client will do": nc through the relay of the block above (started again:
@@ -304,7 +317,13 @@ const RULES: Rule[] = [
   {
     match: /^npx proxyproto relay --udp --listen 5353 --target 127\.0\.0\.1:5300 --send v2$/,
     file: /examples\/dns/,
-    plan: { kind: 'server', probe: 'dns', from: '127.0.0.23', expect: '127.0.0.23', needs: ['npm run example:dns'] },
+    plan: {
+      kind: 'server',
+      probe: 'dns',
+      from: '127.0.0.23',
+      expect: '127.0.0.23',
+      needs: ['npm run example:dns'],
+    },
   },
   { match: /^npx proxyproto echo --listen 9000$/, plan: { kind: 'server', probe: 'line', expect: CLIENT } },
   {
@@ -346,7 +365,7 @@ export function planFor(command: string, block: Block, transcript = false): Plan
     return {
       kind: 'exit',
       run: command.replace(build, '--build=packages/node/dist/index.js'),
-      why: 'names a build that is not in a clone; this clone\'s own build stands in for it',
+      why: "names a build that is not in a clone; this clone's own build stands in for it",
     }
   for (const rule of RULES)
     if (rule.match.test(command) && (!rule.file || rule.file.test(block.file))) return rule.plan
@@ -460,7 +479,20 @@ function stripComment(text: string): string {
  * `node-haproxy`, `vitest.config.ts`), settings alone (`TRUST=10.0.0.5 HOST=0.0.0.0`), a subcommand of the
  * CLI (`echo --udp`, named without the `proxyproto` before it).
  */
-const PROGRAMS = new Set(['npm', 'npx', 'node', 'proxyproto', 'curl', 'nc', 'dig', 'wrk', 'haproxy', 'sudo', 'deno', 'bun'])
+const PROGRAMS = new Set([
+  'npm',
+  'npx',
+  'node',
+  'proxyproto',
+  'curl',
+  'nc',
+  'dig',
+  'wrk',
+  'haproxy',
+  'sudo',
+  'deno',
+  'bun',
+])
 
 export function isCommandSpan(text: string): boolean {
   const words = text.trim().split(/\s+/)
@@ -498,7 +530,7 @@ const isClient = (command: string) => /^(curl|nc|dig) |\| nc /.test(command)
 
 export interface InlineCommand extends Command {
   file: string
-  /** Not run: every step of it already runs (`file:line` of the command that runs the last of them). */
+  /** Not run: every step of it runs already, at these places (`file:line, ...`). */
   sameAs?: string
 }
 
@@ -511,13 +543,14 @@ export interface InlineCommand extends Command {
 export function inlineCommands(pages: string[]): InlineCommand[] {
   const ran = new Map<string, string>() // step -> where it runs; a client's step is keyed by its page
   const key = (file: string, command: string, step: string) => (isClient(command) ? `${file}\0${step}` : step)
+  const first = (k: string, where: string) => ran.has(k) || ran.set(k, where)
   for (const file of pages)
     for (const block of blocks(file))
       for (const c of commandsOf(block)) {
         const plan = planFor(c.command, block, c.transcript)
         if (!plan || plan.kind === 'excluded' || plan.kind === 'input') continue
         const command = (plan.kind === 'exit' && plan.run) || c.command
-        for (const step of steps(command)) ran.set(key(file, command, step), `${file}:${c.line}`)
+        for (const step of steps(command)) first(key(file, command, step), `${file}:${c.line}`)
       }
   const out: InlineCommand[] = []
   for (const file of pages)
@@ -525,11 +558,19 @@ export function inlineCommands(pages: string[]): InlineCommand[] {
       if (!isCommandSpan(span.code)) continue
       const command = span.code.trim()
       const keys = steps(command).map((step) => key(file, command, step))
-      const sameAs = keys.every((k) => ran.has(k)) ? ran.get(keys.at(-1)!) : undefined
-      out.push({ file, command, line: span.line, shown: '', transcript: false, ...(sameAs ? { sameAs } : {}) })
+      const sameAs = keys.every((k) => ran.has(k))
+        ? [...new Set(keys.map((k) => ran.get(k)))].join(', ')
+        : undefined
+      out.push({
+        file,
+        command,
+        line: span.line,
+        shown: '',
+        transcript: false,
+        ...(sameAs ? { sameAs } : {}),
+      })
       const plan = planFor(command, { file, line: span.line, lang: 'inline', code: command, note: undefined })
-      if (!sameAs && plan && plan.kind !== 'excluded')
-        for (const k of keys) ran.set(k, `${file}:${span.line}`)
+      if (!sameAs && plan && plan.kind !== 'excluded') for (const k of keys) first(k, `${file}:${span.line}`)
     }
   return out
 }
