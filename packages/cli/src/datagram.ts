@@ -26,3 +26,9 @@ export async function bindDatagram(
 export function closeDatagram(socket: dgram.Socket): Promise<void> {
   return new Promise<void>((resolve) => socket.close(() => resolve()))
 }
+
+/** The flags both `--udp` commands open with: `--udp` itself (what sent the command here) and `--listen`. */
+export const UDP_FLAGS = {
+  udp: { type: 'boolean' },
+  listen: { type: 'string' },
+} as const

@@ -8,7 +8,7 @@ import type dgram from 'node:dgram'
 import type { ProxyHeader, ProxyProtocolError } from '@proxyproto/core'
 import { type Framing, getProxyInfo, withProxyProtocol } from '@proxyproto/node'
 import { parseCommandArgs, required } from '../args.js'
-import { bindDatagram, closeDatagram, createDatagramSocket } from '../datagram.js'
+import { bindDatagram, closeDatagram, createDatagramSocket, UDP_FLAGS } from '../datagram.js'
 import { UsageError } from '../errors.js'
 import { headerFields, rawTlvsJson, receivedTlvsJson } from '../header-json.js'
 import { RECEIVE_FLAGS, type ReceiveOptions, receiveFlags, receiveOptions } from '../receive-flags.js'
@@ -122,8 +122,7 @@ export async function runUdp(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     help: udpHelp,
     options: {
-      udp: { type: 'boolean' },
-      listen: { type: 'string' },
+      ...UDP_FLAGS,
       framing: { type: 'string' },
       ...RECEIVE_FLAGS,
     },

@@ -18,7 +18,7 @@ import { encode, encodeSpp, parseSpp, type Tlv } from '@proxyproto/core'
 import { commonFamily } from '@proxyproto/node/adapter'
 import type { HostPort } from '../address.js'
 import { parseCommandArgs, required } from '../args.js'
-import { bindDatagram, closeDatagram, createDatagramSocket } from '../datagram.js'
+import { bindDatagram, closeDatagram, createDatagramSocket, UDP_FLAGS } from '../datagram.js'
 import { UsageError } from '../errors.js'
 import { serveUntilSignal, stderrLog } from '../serve.js'
 import { formatPeer, type ListenInput, positiveInt, resolveListen, resolveTarget } from '../server.js'
@@ -225,8 +225,7 @@ export async function runUdp(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     help: udpHelp,
     options: {
-      udp: { type: 'boolean' },
-      listen: { type: 'string' },
+      ...UDP_FLAGS,
       target: { type: 'string' },
       send: { type: 'string', default: 'v2' },
       tlv: { type: 'string', multiple: true },
