@@ -15,9 +15,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ErrorCodes, encode } from '@proxyproto/core'
+import { ErrorCodes } from '@proxyproto/core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { haproxyGlobalExclusive, startHaproxyOnFreePorts } from './helpers/balancers.js'
+import { v1 } from './helpers/headers.js'
 import { describePeer, type PeerProcess } from './helpers/peers.js'
 import {
   type Answer,
@@ -236,14 +237,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
 
   it("a PROXY line sent by the client through HAProxy reaches the server as application data; the address stays HAProxy's", async () => {
     const port = frontends.get('net/v1')!
-    const spoof = Buffer.from(
-      encode({
-        version: 1,
-        family: 'IPv4',
-        source: { address: '6.6.6.6', port: 666 },
-        destination: { address: '7.7.7.7', port: 777 },
-      }),
-    )
+    const spoof = v1({ address: '6.6.6.6', port: 666 }, { address: '7.7.7.7', port: 777 })
     const socket = await connect(port, CLIENT_ADDRESS)
     const localPort = socket.localPort
     const closed = untilClosed(socket)
