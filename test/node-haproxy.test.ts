@@ -23,6 +23,8 @@ import { describePeer, type PeerProcess } from './helpers/peers.js'
 import {
   type Answer,
   ask,
+  closeReportServers,
+  headersSettled,
   isTlsKind,
   KINDS,
   type Kind,
@@ -127,10 +129,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
     for (const [i, { kind, mode }] of keys.entries()) frontends.set(`${kind}/${mode}`, started.ports[i]!)
     // Let the probes' server-side connections settle, then take the baseline.
     await sleep(300)
-    await waitFor(
-      () => [...servers.values()].every((s) => s.stats().pending === 0),
-      'probe connections to settle',
-    )
+    await headersSettled(servers, 'probe connections to settle')
     for (const s of servers.values()) {
       baseline.set(s.kind, {
         errors: s.errors.length,
@@ -143,10 +142,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
   // waiting for its header. A hook rather than a last test, so no test depends on the ones before it.
   afterAll(async () => {
     try {
-      await waitFor(
-        () => [...servers.values()].every((s) => s.stats().pending === 0),
-        'pending headers to settle',
-      )
+      await headersSettled(servers)
       for (const s of servers.values()) {
         const before = baseline.get(s.kind)
         if (!before) continue
@@ -155,7 +151,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
       }
     } finally {
       await haproxy?.stop()
-      await Promise.all([...servers.values()].map((s) => s.close()))
+      await closeReportServers(servers)
       if (dir) await rm(dir.dir, { recursive: true, force: true })
     }
   })
