@@ -96,15 +96,16 @@ export function h2get(
   })
 }
 
-/** GET `path` through `agent`; resolves with the status and the body parsed as JSON. */
+/** GET `path` through `agent` (with `headers`); resolves with the status and the body parsed as JSON. */
 export function get<T = Record<string, unknown>>(
   port: number,
   path: string,
   agent: http.Agent,
   secure = false,
+  headers: http.OutgoingHttpHeaders = {},
 ): Promise<{ status: number; json: T }> {
   return new Promise((resolve, reject) => {
-    const req = (secure ? https : http).request({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const req = (secure ? https : http).request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => {
