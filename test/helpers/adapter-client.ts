@@ -96,6 +96,22 @@ export function h2get(
   })
 }
 
+/**
+ * Three GETs on one keep-alive connection, each sent once the one before was answered; the last says
+ * Connection: close and ends the client's writes. Resolves with the three responses in order.
+ */
+export async function keepAliveGets(socket: net.Socket): Promise<Array<{ status: number; body: string }>> {
+  const next = responses(socket)
+  const answered: Array<{ status: number; body: string }> = []
+  for (let i = 0; i < 2; i++) {
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    answered.push(await next())
+  }
+  socket.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  answered.push(await next())
+  return answered
+}
+
 /** GET `path` through `agent` (with `headers`); resolves with the status and the body parsed as JSON. */
 export function get<T = Record<string, unknown>>(
   port: number,

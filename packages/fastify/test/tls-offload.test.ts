@@ -1,4 +1,4 @@
-import http from 'node:http'
+import type http from 'node:http'
 import type net from 'node:net'
 import proxyProtocol from '@proxyproto/fastify'
 import fastify5, { type FastifyInstance } from 'fastify'
