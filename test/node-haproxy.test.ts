@@ -300,6 +300,12 @@ backend be_l4
     return { status: row?.['status'] ?? '?', check: row?.['check_status'] ?? '?' }
   }
 
+  /** Waits for HAProxy to report `backend`'s server UP, and checks how its last health check went. */
+  async function expectUp(backend: string, check: 'L4OK' | 'L7OK'): Promise<void> {
+    await waitFor(async () => (await status(backend)).status === 'UP', 'HAProxy to report the server UP')
+    expect((await status(backend)).check).toBe(check)
+  }
+
   it('HAProxy send-proxy-v2 HTTP checks arrive as LOCAL headers: stats.local grows, nothing is refused, and the handler sees the balancer itself', async () => {
     // stats.local counts at the header; the handler runs once the check's HTTP request follows.
     await waitFor(
@@ -318,11 +324,7 @@ backend be_l4
       expect(r.client).toEqual(r.peer)
       expect(r.peer?.address).toBe(BALANCER_ADDRESS)
     }
-    await waitFor(
-      async () => (await status('be_httpchk_v2')).status === 'UP',
-      'HAProxy to report the server UP',
-    )
-    expect((await status('be_httpchk_v2')).check).toBe('L7OK')
+    await expectUp('be_httpchk_v2', 'L7OK')
   })
 
   it('HAProxy send-proxy HTTP checks send a v1 header naming HAProxy itself, accepted like any header', async () => {
@@ -338,17 +340,12 @@ backend be_l4
       expect(r).toMatchObject({ version: 1, command: 'PROXY', address: BALANCER_ADDRESS })
       expect(r.peer?.address).toBe(BALANCER_ADDRESS)
     }
-    await waitFor(
-      async () => (await status('be_httpchk_v1')).status === 'UP',
-      'HAProxy to report the server UP',
-    )
-    expect((await status('be_httpchk_v1')).check).toBe('L7OK')
+    await expectUp('be_httpchk_v1', 'L7OK')
   })
 
   it('plain L4 checks connect, send LOCAL and reset: each ends as stats.local or a harmless ERR_PROXY_NO_PEER_ADDRESS / ERR_PROXY_CONNECTION_CLOSED (docs/load-balancers.md), and HAProxy sees the server UP', async () => {
     await waitFor(() => l4.stats().connections >= 8, 'eight L4 health checks', 15_000)
-    await waitFor(async () => (await status('be_l4')).status === 'UP', 'HAProxy to report the server UP')
-    expect((await status('be_l4')).check).toBe('L4OK')
+    await expectUp('be_l4', 'L4OK')
     const harmless: string[] = [ErrorCodes.NO_PEER_ADDRESS, ErrorCodes.CONNECTION_CLOSED]
     for (const e of l4.errors) expect(harmless).toContain(e.code)
     const stats = l4.stats()
