@@ -172,17 +172,22 @@ function collect(res: http.IncomingMessage, resolve: (r: Reply) => void, reject:
   res.on('error', reject)
 }
 
-/** GET over HTTP/1.1 through a connection that starts with a PROXY header. */
-function httpGet(port: number, version: Version, path = '/'): Promise<Reply> {
+/**
+ * GET through a connection that starts with a PROXY header: HTTP/1.1, or with `secure` HTTPS (the header,
+ * then TLS, then the request).
+ */
+function getWithHeader(secure: boolean, port: number, version: Version, path: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    http
+    ;(secure ? https : http)
       .get(
         {
           host: '127.0.0.1',
           port,
           path,
           headers: { connection: 'close' },
-          createConnection: () => connectWithHeader(port, version),
+          ...(secure && { rejectUnauthorized: false }),
+          createConnection: () =>
+            secure ? tlsWithHeader(port, version, ['http/1.1']) : connectWithHeader(port, version),
         },
         (res) => collect(res, resolve, reject),
       )
@@ -190,24 +195,10 @@ function httpGet(port: number, version: Version, path = '/'): Promise<Reply> {
   })
 }
 
-/** GET over HTTPS (HTTP/1.1): the header, then TLS, then the request. */
-function httpsGet(port: number, version: Version, path = '/'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    https
-      .get(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          headers: { connection: 'close' },
-          rejectUnauthorized: false,
-          createConnection: () => tlsWithHeader(port, version, ['http/1.1']),
-        },
-        (res) => collect(res, resolve, reject),
-      )
-      .on('error', reject)
-  })
-}
+const httpGet = (port: number, version: Version, path = '/'): Promise<Reply> =>
+  getWithHeader(false, port, version, path)
+const httpsGet = (port: number, version: Version, path = '/'): Promise<Reply> =>
+  getWithHeader(true, port, version, path)
 
 /** GET over h2: the header, then TLS with ALPN h2, then an HTTP/2 session. */
 async function h2Get(
