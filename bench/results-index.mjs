@@ -19,7 +19,8 @@ export async function writeResultsIndex() {
     '',
     'Generated from the latest complete runs (`bench/results/*.md`, with raw numbers in the `.json` beside',
     'each). `npm run bench` runs both; each section names its machine, Node version and command. These are',
-    'benchmarks, not tests: a slow result is reported, never failed.',
+    'benchmarks, not tests: a slow result is reported, never failed. `BENCH_QUICK=1 npm run bench` is their',
+    'quick mode: short runs that write nothing, for checking that they work.',
     '',
   ]
   for (const [file, command] of PARTS) {

@@ -8,6 +8,8 @@
  *
  *   node bench/runtimes.mjs [--rounds=3] [--duration=3] [--runtimes=node,deno,bun]
  *   (Deno and Bun from scripts/runtimes.sh). Writes bench/results/runtimes.md (+ .json).
+ *   --quick (or BENCH_QUICK=1): 1 round of 1 s whatever --rounds/--duration say, about 15 s with all three
+ *   runtimes, and writes nothing: for checking that it works (the docs test runs it so), not for figures.
  *
  * A benchmark, not a test: it never fails on a slow result. Every child (servers, HAProxy, wrk) is killed
  * by pid on exit.
@@ -30,16 +32,18 @@ import {
   runWrk,
   startHaproxy,
 } from './server/harness.mjs'
+import { QUICK, quickCap } from './quick.mjs'
 
 const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '3' },
     runtimes: { type: 'string', default: 'node,deno,bun' },
+    quick: { type: 'boolean' },
   },
 })
-const rounds = Number(args.rounds)
-const duration = Number(args.duration)
+const rounds = quickCap(args.rounds, 1)
+const duration = quickCap(args.duration, 1)
 const RUNTIMES = {
   node: { bin: process.execPath, args: (f, a) => [f, ...a] },
   deno: {
@@ -174,8 +178,11 @@ const md = [
   '',
 ].join('\n')
 process.stdout.write(md)
-await writeFile(`${ROOT}/bench/results/runtimes.md`, md)
-await writeFile(
-  `${ROOT}/bench/results/runtimes.json`,
-  `${JSON.stringify({ command, machine: m, rounds, duration, results }, null, 2)}\n`,
-)
+if (QUICK) log('quick mode: figures too noisy to quote, nothing written')
+else {
+  await writeFile(`${ROOT}/bench/results/runtimes.md`, md)
+  await writeFile(
+    `${ROOT}/bench/results/runtimes.json`,
+    `${JSON.stringify({ command, machine: m, rounds, duration, results }, null, 2)}\n`,
+  )
+}

@@ -8,11 +8,11 @@
  *                                              writes bench/results/server.md + server.json
  *   node bench/server.mjs --only=http,ws       a subset; writes bench/results/server-partial.md (+ .json)
  *   node bench/server.mjs --rounds=3           HTTP and WebSocket rounds (default 5 each)
- *   node bench/server.mjs --quick              (or BENCH_QUICK=1) the same report from short runs: 2 rounds
- *                                              of 1 s without warm-up, 200 WebSocket connections a round,
- *                                              1,000 held connections;
- *                                              under a minute. For checking that the benchmark works (the
- *                                              docs test runs it), not for figures: its noise band is wide
+ *   node bench/server.mjs --quick              (or BENCH_QUICK=1) the same report from short runs: 1 round
+ *                                              of 1 s without warm-up (--rounds/--duration given are capped
+ *                                              to that), 100 WebSocket connections, 500 held connections;
+ *                                              about 15 s, and it writes nothing. For checking that the
+ *                                              benchmark works (the docs test runs it), not for figures
  *   node bench/server.mjs --modes=close        HTTP modes: keep-alive, close (default both)
  *   node bench/server.mjs --build=<path>       also time another build of @proxyproto/node (its dist/index.js)
  *                                              in the same HTTP rounds, to measure a change
@@ -33,6 +33,7 @@ import { parseArgs } from 'node:util'
 import { installCleanup, killAll, log, machine, stillRunning } from './server/harness.mjs'
 import memory from './server/memory.mjs'
 import wsConnect, { WS_VARIANTS } from './server/ws-connect.mjs'
+import { QUICK, quickCap } from './quick.mjs'
 import { writeResultsIndex } from './results-index.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -44,7 +45,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     duration: { type: 'string' },
     modes: { type: 'string' },
-    quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
+    quick: { type: 'boolean' },
     build: { type: 'string' },
   },
 })
@@ -52,9 +53,10 @@ const { values: args } = parseArgs({
 if (args.build) process.env.PROXYPROTO_NODE_BUILD = resolve(args.build)
 const { default: httpOverhead, CONTROL_BAND, httpTargets, MODES, VARIANTS } = await import('./server/http-overhead.mjs')
 const only = new Set(args.profile ? ['http'] : args.only.split(',').map((s) => s.trim()))
-const quick = args.quick
-const rounds = args.rounds ? Number(args.rounds) : quick ? 2 : undefined
-const duration = args.duration ? Number(args.duration) : quick ? 1 : undefined
+const quick = QUICK
+// Quick mode caps what the command line asks for, so any documented command runs quickly as written.
+const rounds = quickCap(args.rounds, 1)
+const duration = quickCap(args.duration, 1)
 
 installCleanup()
 const m = machine()
@@ -79,8 +81,8 @@ try {
   const modes = args.profile ? ['close'] : args.modes?.split(',').map((x) => x.trim())
   const warmup = quick ? 0 : undefined
   if (only.has('http')) results.http = await httpOverhead({ rounds, duration, warmup, profileDir, modes })
-  if (only.has('ws')) results.ws = await wsConnect(quick ? { rounds, total: 200, warmup: 20 } : { rounds })
-  if (only.has('memory')) results.memory = await memory(quick ? { count: 1000, churn: 1000 } : {})
+  if (only.has('ws')) results.ws = await wsConnect(quick ? { rounds, total: 100, warmup: 10 } : { rounds })
+  if (only.has('memory')) results.memory = await memory(quick ? { count: 500, churn: 500 } : {})
 } finally {
   await killAll()
   if (profileDir) await rm(profileDir, { recursive: true, force: true })
@@ -176,36 +178,27 @@ if (h) {
       )
     }
     p()
-    p(
-      `Per round, server CPU µs/req (ratio to plain in the same round): ${VARIANTS.filter((v) => !mm.summary[v.key].na)
-        .map(
-          (v) =>
-            `${v.key} ${mm.runs
-              .filter((r) => r.variant === v.key)
-              .map(
-                (r) =>
-                  `${f1(r.cpuPerRequestUs)}${v.key === 'plain' ? '' : ` (${f2(mm.summary[v.key].cpuRoundRatios[r.round - 1])})`}`,
-              )
-              .join(', ')}`,
-        )
-        .join('; ')}`,
-    )
-    p()
-    p(
-      `Per round, req/s (ratio to plain in the same round): ${VARIANTS.filter((v) => !mm.summary[v.key].na)
-        .map(
-          (v) =>
-            `${v.key} ${mm.runs
-              .filter((r) => r.variant === v.key)
-              .map(
-                (r) =>
-                  `${f0(r.rps)}${v.key === 'plain' ? '' : ` (${f2(mm.summary[v.key].roundRatios[r.round - 1])})`}`,
-              )
-              .join(', ')}`,
-        )
-        .join('; ')}`,
-    )
-    p()
+    // The same line for CPU time and for req/s: each variant's figure per round, with its ratio to plain.
+    for (const [what, figure, format, ratios] of [
+      ['server CPU µs/req', 'cpuPerRequestUs', f1, 'cpuRoundRatios'],
+      ['req/s', 'rps', f0, 'roundRatios'],
+    ]) {
+      p(
+        `Per round, ${what} (ratio to plain in the same round): ${VARIANTS.filter((v) => !mm.summary[v.key].na)
+          .map(
+            (v) =>
+              `${v.key} ${mm.runs
+                .filter((r) => r.variant === v.key)
+                .map(
+                  (r) =>
+                    `${format(r[figure])}${v.key === 'plain' ? '' : ` (${f2(mm.summary[v.key][ratios][r.round - 1])})`}`,
+                )
+                .join(', ')}`,
+          )
+          .join('; ')}`,
+      )
+      p()
+    }
   }
   p('Targets:')
   for (const t of httpTargets(h)) p(`- ${t.text}${t.met === null ? '' : t.met ? ' → met' : ' → **missed**'}`)
@@ -363,19 +356,22 @@ if (h?.profiles) {
 
 const md = `${lines.join('\n')}\n`
 console.log(`\n${md}`)
-const outDir = join(here, 'results')
-const complete = ['http', 'ws', 'memory'].every((k) => only.has(k))
-const base = args.profile ? 'server-profile' : quick ? 'server-quick' : complete ? 'server' : 'server-partial'
-await mkdir(outDir, { recursive: true })
-await writeFile(join(outDir, `${base}.md`), md)
-const json = {
-  machine: m,
-  command,
-  startedAt: startedAt.toISOString(),
-  versions,
-  processesLeftRunning: left,
-  ...results,
+if (quick) log('quick mode: figures too noisy to quote, nothing written')
+else {
+  const outDir = join(here, 'results')
+  const complete = ['http', 'ws', 'memory'].every((k) => only.has(k))
+  const base = args.profile ? 'server-profile' : complete ? 'server' : 'server-partial'
+  await mkdir(outDir, { recursive: true })
+  await writeFile(join(outDir, `${base}.md`), md)
+  const json = {
+    machine: m,
+    command,
+    startedAt: startedAt.toISOString(),
+    versions,
+    processesLeftRunning: left,
+    ...results,
+  }
+  await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(json, null, 2)}\n`)
+  log(`written to ${join(outDir, `${base}.md`)}`)
+  console.log(`written to ${await writeResultsIndex()}`)
 }
-await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(json, null, 2)}\n`)
-log(`written to ${join(outDir, `${base}.md`)}`)
-console.log(`written to ${await writeResultsIndex()}`)

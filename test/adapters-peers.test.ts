@@ -111,6 +111,13 @@ async function wsExchange(balancerPort: number, count: number): Promise<Seen[]> 
 // ---------------------------------------------------------------------------------------------
 // Apps
 
+/** How the HTTP adapters (Express, Fastify) are asked and health-checked. */
+const HTTP_EXCHANGE = {
+  exchange: httpExchange,
+  healthCheck: 'meth GET uri /health ver HTTP/1.1 hdr Host app',
+  healthStatus: 200,
+} satisfies Partial<Adapter>
+
 const expressAdapter: Adapter = {
   name: '@proxyproto/express',
   async start() {
@@ -131,9 +138,7 @@ const expressAdapter: Adapter = {
       close: () => closeServer(server),
     }
   },
-  exchange: httpExchange,
-  healthCheck: 'meth GET uri /health ver HTTP/1.1 hdr Host app',
-  healthStatus: 200,
+  ...HTTP_EXCHANGE,
 }
 
 const fastifyAdapter: Adapter = {
@@ -150,9 +155,7 @@ const fastifyAdapter: Adapter = {
     await app.listen({ port: 0, host: '127.0.0.1' })
     return { port: (app.server.address() as net.AddressInfo).port, health, close: () => app.close() }
   },
-  exchange: httpExchange,
-  healthCheck: 'meth GET uri /health ver HTTP/1.1 hdr Host app',
-  healthStatus: 200,
+  ...HTTP_EXCHANGE,
 }
 
 const wsAdapter: Adapter = {

@@ -6,17 +6,43 @@
  * (a real cloud account, the set-up step itself) is excluded by a rule in test/docs/commands.ts that
  * says why. A command no rule covers fails the test.
  *
+ * The commands are those of fenced shell blocks and those shown in inline code spans in the text
+ * (`isCommandSpan` says which spans are commands). A span runs after its page's fenced blocks, as a block
+ * of its own, unless every step of it runs already elsewhere (`inlineCommands`: then it is listed, not run
+ * twice). Benchmarks run in their quick mode: every command gets BENCH_QUICK=1 in its environment, so it
+ * runs as written. Nothing a command does may show in `git status` (nor under bench/, ignored or not).
+ *
  * Each README runs in a network namespace of its own (`unshare -n`, root; CI runs as root), so the fixed
  * ports the docs use (8080, 9000, 3000) cannot clash with anything else on the machine, and the
  * balancer addresses they name (127.0.0.23, 10.0.0.5) exist on its loopback interface. `proxyproto`
  * runs from node_modules/.bin, as after `npm install --global @proxyproto/cli`.
  */
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { afterAll, describe, expect, it } from 'vitest'
-import { BEFORE, commandsOf, comparable, isTranscript, type Plan, planFor } from './docs/commands.js'
-import { blocks, docFiles, ROOT } from './docs/markdown.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  BEFORE,
+  type Command,
+  commandPages,
+  commandsOf,
+  comparable,
+  inlineCommands,
+  isTranscript,
+  type Plan,
+  planFor,
+} from './docs/commands.js'
+import { type Block, blocks, ROOT } from './docs/markdown.js'
 import { canNamespace, kill, killAll, Namespace, type Proc } from './docs/namespace.js'
 
+// What the commands may leave behind: nothing git sees, and nothing under bench/ even where git ignores it
+// (a benchmark in quick mode writes no result files).
+const treeState = () =>
+  execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }) +
+  execFileSync('git', ['status', '--porcelain', '--ignored', '--', 'bench'], { cwd: ROOT, encoding: 'utf8' })
+let treeBefore = ''
+beforeAll(() => {
+  treeBefore = treeState()
+})
 afterAll(killAll)
 
 const hostOf = (printed: string) =>
@@ -40,15 +66,35 @@ async function probe(
   return r.output
 }
 
-const files = docFiles()
-  .map((file) => ({
-    file,
+const pages = commandPages()
+const inline = inlineCommands(pages)
+/** A command shown in an inline code span runs as a block of its own, after the page's fenced blocks. */
+const spanBlock = (c: Command & { file: string }): Block => ({
+  file: c.file,
+  line: c.line,
+  lang: 'inline',
+  code: c.command,
+  note: undefined,
+})
+const files = pages
+  .map((file) => {
     // Shell blocks, and unlabelled blocks that are terminal transcripts (`$ command`, then its output).
-    shell: blocks(file).filter(
+    const shell = blocks(file).filter(
       (b) => ['sh', 'bash', 'shell'].includes(b.lang) || (b.lang === '' && isTranscript(b)),
-    ),
-  }))
-  .filter((f) => f.shell.length > 0)
+    )
+    const spans = inline.filter((c) => c.file === file && !c.sameAs)
+    return {
+      file,
+      units: [
+        ...shell.map((block) => ({ block, cmds: commandsOf(block) })),
+        ...spans.map((c) => ({ block: spanBlock(c), cmds: [c] })),
+      ],
+      same: inline
+        .filter((c) => c.file === file && c.sameAs)
+        .map((c) => `${file}:${c.line}: ${c.command}\n    runs already: ${c.sameAs}`),
+    }
+  })
+  .filter((f) => f.units.length > 0 || f.same.length > 0)
 
 describe.skipIf(!canNamespace)('every shell command in the docs runs as written', () => {
   if (!canNamespace)
@@ -56,14 +102,24 @@ describe.skipIf(!canNamespace)('every shell command in the docs runs as written'
 
   it('has a plan for every command (a rule runs it, or excludes it and says why)', () => {
     const missing: string[] = []
-    for (const { shell } of files)
-      for (const block of shell)
-        for (const c of commandsOf(block))
+    for (const { units } of files)
+      for (const { block, cmds } of units)
+        for (const c of cmds)
           if (!planFor(c.command, block, c.transcript)) missing.push(`${block.file}:${c.line}: ${c.command}`)
     expect(missing).toEqual([])
+    const spans = inline.filter((c) => !c.sameAs)
+    console.log(
+      `docs-commands: ${inline.length} commands in inline code spans; ${inline.length - spans.length} run already (same steps as another), ` +
+        `${spans.filter((c) => planFor(c.command, spanBlock(c))?.kind === 'excluded').length} excluded, the rest run below`,
+    )
   })
 
-  for (const { file, shell } of files) {
+  afterAll(() => {
+    // Checked after every page ran: no command (a benchmark in quick mode above all) wrote into the tree.
+    expect(treeState()).toBe(treeBefore)
+  })
+
+  for (const { file, units, same } of files) {
     it(`${file}`, { timeout: 600_000 }, async () => {
       const ns = new Namespace()
       const problems: string[] = []
@@ -91,14 +147,20 @@ describe.skipIf(!canNamespace)('every shell command in the docs runs as written'
               throw new Error(`${file}:${block.line}: not listening on ${before.port}:\n${p.output}`)
           }
         }
-        for (const block of shell) {
+        for (const { block, cmds } of units) {
           const blockServers: Proc[] = []
-          const cmds = commandsOf(block)
           for (let i = 0; i < cmds.length; i++) {
             const { command, line, shown, transcript } = cmds[i]!
             const where = `${file}:${line}: ${command}`
             const plan = planFor(command, block, transcript)!
             try {
+              // Servers the text says run already: started first, stopped with this command's block.
+              for (const need of ('needs' in plan && plan.needs) || []) {
+                const p = ns.sh(need)
+                blockServers.push(p)
+                servers.push(p)
+                await p.waitFor(/listening on \S+:\d+/, 30_000)
+              }
               switch (plan.kind) {
                 case 'excluded':
                   excluded.push(`${where}\n    excluded: ${plan.why}`)
@@ -177,7 +239,7 @@ describe.skipIf(!canNamespace)('every shell command in the docs runs as written'
                 }
                 case 'interactive': {
                   const p = ns.sh(command, 'pipe')
-                  await p.waitFor(/\S/, 15_000)
+                  if (plan.greets !== false) await p.waitFor(/\S/, 15_000)
                   p.child.stdin?.write(plan.input)
                   await p.waitFor(plan.expect, 15_000)
                   kill(p.child)
@@ -196,6 +258,7 @@ describe.skipIf(!canNamespace)('every shell command in the docs runs as written'
       }
       if (excluded.length > 0)
         console.log(`${file}: not run here, each with its reason:\n  ${excluded.join('\n  ')}`)
+      if (same.length > 0) console.log(`${file}: not run twice:\n  ${same.join('\n  ')}`)
       expect(problems).toEqual([])
     })
   }

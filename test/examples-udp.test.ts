@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import type dgram from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, start, stopAll } from '../packages/cli/test/helpers.js'
+import { assertBuilt, startUdpRelayTo, stopAll } from '../packages/cli/test/helpers.js'
 import { bindUdp, closeUdp, nextDatagram, portOf, sendTo } from './helpers/udp.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -59,16 +59,7 @@ async function player(address: string, relayPort: number): Promise<(line: string
 describe('examples/udp-game behind proxyproto relay --udp', () => {
   it.each(['spp', 'v2', 'v2-first'])('keeps one state per real player (%s)', async (framing) => {
     const game = await startGame(framing)
-    const relay = start([
-      'relay',
-      '--udp',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${game.port}`,
-      '--send',
-      framing,
-    ])
+    const relay = startUdpRelayTo(game.port, '--send', framing)
     const port = await relay.port()
     const alice = await player('127.0.0.23', port)
     const bob = await player('127.0.0.24', port)

@@ -13,17 +13,12 @@ import type dgram from 'node:dgram'
 import net from 'node:net'
 import { afterEach, beforeAll, expect, it } from 'vitest'
 import { bindUdp, closeUdp, collect, portOf } from './helpers/udp.js'
-import { assertBuilt, start, stopAll } from '../packages/cli/test/helpers.js'
+import { assertBuilt, closeAfterTest, startRelayTo, stopAll } from '../packages/cli/test/helpers.js'
 import { goPeer, goReceiver, runGo } from './helpers/go-peer.js'
 import { describePeer } from './helpers/peers.js'
-import { connect } from './helpers/sockets.js'
+import { CLIENT_ADDRESS, closeServer, connect, listen } from './helpers/sockets.js'
 
-const CLIENT_ADDRESS = '127.0.0.23'
-const cleanups: Array<() => unknown> = []
-afterEach(async () => {
-  await stopAll()
-  await Promise.all(cleanups.splice(0).map((f) => f()))
-})
+afterEach(stopAll)
 
 /** A net server prepared with withProxyProtocol that answers what it learned, as JSON, and closes. */
 async function reportServer(): Promise<number> {
@@ -43,10 +38,8 @@ async function reportServer(): Promise<number> {
     }),
     { trust: ['loopback'] },
   )
-  server.listen(0, '127.0.0.1')
-  await new Promise((r) => server.once('listening', r))
-  cleanups.push(() => new Promise((r) => server.close(r)))
-  return (server.address() as net.AddressInfo).port
+  closeAfterTest(() => closeServer(server))
+  return listen(server)
 }
 
 async function udpServer(framing: Framing): Promise<dgram.Socket> {
@@ -54,8 +47,14 @@ async function udpServer(framing: Framing): Promise<dgram.Socket> {
   server.on('message', (msg, rinfo) =>
     server.send(`${msg} from ${rinfo.address}:${rinfo.port}`, rinfo.port, rinfo.address),
   )
-  cleanups.push(() => closeUdp(server))
+  closeAfterTest(() => closeUdp(server))
   return server
+}
+
+/** `go-peer send-tcp`: one connection to 127.0.0.1:`port` with a v`version` header from `src` to `dst`, payload "hi". */
+function sendTcp(port: number, version: 1 | 2, src: string, dst: string, ...flags: string[]) {
+  const to = ['-addr', `127.0.0.1:${port}`, '-version', String(version)]
+  return runGo(['send-tcp', ...to, '-src', src, '-dst', dst, ...flags, '-payload', 'hi'])
 }
 
 describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
@@ -64,23 +63,11 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
     await goPeer()
   }, 180_000)
 
-  it.each([1, 2])(
+  it.each([1, 2] as const)(
     'its v%i header over TCP reaches a withProxyProtocol server as the client',
     async (version) => {
       const port = await reportServer()
-      const r = await runGo([
-        'send-tcp',
-        '-addr',
-        `127.0.0.1:${port}`,
-        '-version',
-        String(version),
-        '-src',
-        '203.0.113.7:51234',
-        '-dst',
-        '192.0.2.1:443',
-        '-payload',
-        'hi',
-      ])
+      const r = await sendTcp(port, version, '203.0.113.7:51234', '192.0.2.1:443')
       expect(r.stderr).toBe('')
       expect(JSON.parse(r.stdout)).toMatchObject({ remoteAddress: '203.0.113.7', remotePort: 51234, version })
     },
@@ -88,23 +75,17 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
 
   it('its v2 TLVs (authority, a custom type) and an IPv6 client are read as sent', async () => {
     const port = await reportServer()
-    const r = await runGo([
-      'send-tcp',
-      '-addr',
-      `127.0.0.1:${port}`,
-      '-version',
-      '2',
-      '-src',
+    const authority = `0x02=${Buffer.from('example.com').toString('hex')}`
+    const r = await sendTcp(
+      port,
+      2,
       '[2001:db8::7]:40000',
-      '-dst',
       '[2001:db8::1]:443',
       '-tlv',
-      `0x02=${Buffer.from('example.com').toString('hex')}`,
+      authority,
       '-tlv',
       '0xE5=0102',
-      '-payload',
-      'hi',
-    ])
+    )
     expect(JSON.parse(r.stdout)).toEqual({
       remoteAddress: '2001:db8::7',
       remotePort: 40000,
@@ -118,17 +99,13 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
     'receives the header `proxyproto relay --send %s` writes, and the bytes after it',
     async (send) => {
       const go = await goReceiver()
-      cleanups.push(go.kill)
-      const relay = start([
-        'relay',
-        '--listen',
-        '127.0.0.1:0',
-        '--target',
-        `127.0.0.1:${go.port}`,
+      closeAfterTest(async () => go.kill())
+      const relay = startRelayTo(
+        go.port,
         '--send',
         send,
         ...(send === 'v2' ? ['--tlv', 'authority=example.com', '--crc32c'] : []),
-      ])
+      )
       const port = await relay.port()
       const client = await connect(port, CLIENT_ADDRESS)
       client.end('hello')
@@ -149,25 +126,20 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
     },
   )
 
+  /** A header's two ends, `[address, port]` each. */
+  const ends = (source: [string, number], destination: [string, number]) => ({
+    source: { address: source[0], port: source[1] },
+    destination: { address: destination[0], port: destination[1] },
+  })
   const encoded: Array<[string, HeaderInput, Record<string, unknown>]> = [
     [
       'v1 TCP4',
-      {
-        version: 1,
-        family: 'IPv4',
-        source: { address: '1.2.3.4', port: 5 },
-        destination: { address: '5.6.7.8', port: 80 },
-      },
+      { version: 1, family: 'IPv4', ...ends(['1.2.3.4', 5], ['5.6.7.8', 80]) },
       { version: 1, transport: 'TCPv4', source: '1.2.3.4:5', destination: '5.6.7.8:80' },
     ],
     [
       'v1 TCP6',
-      {
-        version: 1,
-        family: 'IPv6',
-        source: { address: '2001:db8::1', port: 5 },
-        destination: { address: '::1', port: 80 },
-      },
+      { version: 1, family: 'IPv6', ...ends(['2001:db8::1', 5], ['::1', 80]) },
       { version: 1, transport: 'TCPv6', source: '[2001:db8::1]:5', destination: '[::1]:80' },
     ],
     [
@@ -175,8 +147,7 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
       {
         version: 2,
         family: 'IPv4',
-        source: { address: '10.0.0.1', port: 1 },
-        destination: { address: '10.0.0.2', port: 2 },
+        ...ends(['10.0.0.1', 1], ['10.0.0.2', 2]),
         tlvs: [tlv.authority('a.example'), tlv.uniqueId(Buffer.from('id'))],
       },
       {
@@ -191,24 +162,12 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
     ],
     [
       'v2 UDP6 (DGRAM)',
-      {
-        version: 2,
-        family: 'IPv6',
-        transport: 'DGRAM',
-        source: { address: '2001:db8::7', port: 53 },
-        destination: { address: '2001:db8::1', port: 5353 },
-      },
+      { version: 2, family: 'IPv6', transport: 'DGRAM', ...ends(['2001:db8::7', 53], ['2001:db8::1', 5353]) },
       { version: 2, transport: 'UDPv6', source: '[2001:db8::7]:53', destination: '[2001:db8::1]:5353' },
     ],
     [
       'v2 UDP4 (DGRAM)',
-      {
-        version: 2,
-        family: 'IPv4',
-        transport: 'DGRAM',
-        source: { address: '192.0.2.7', port: 53 },
-        destination: { address: '192.0.2.1', port: 5353 },
-      },
+      { version: 2, family: 'IPv4', transport: 'DGRAM', ...ends(['192.0.2.7', 53], ['192.0.2.1', 5353]) },
       { version: 2, transport: 'UDPv4', source: '192.0.2.7:53' },
     ],
     ['v2 LOCAL', { version: 2, command: 'LOCAL' }, { version: 2, command: 'LOCAL', transport: 'UNSPEC' }],
@@ -223,12 +182,7 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
 
   it('parses a v2 header with a CRC32C that encode() computed', async () => {
     const bytes = encode(
-      {
-        version: 2,
-        family: 'IPv4',
-        source: { address: '1.2.3.4', port: 5 },
-        destination: { address: '5.6.7.8', port: 6 },
-      },
+      { version: 2, family: 'IPv4', ...ends(['1.2.3.4', 5], ['5.6.7.8', 6]) },
       { crc32c: true },
     )
     const parsed = JSON.parse((await runGo(['parse'], Buffer.from(bytes).toString('hex'))).stdout)

@@ -31,6 +31,9 @@ function parseCurl(stdout: string): {
   }
 }
 
+/** curl as the balancer: a v1 header naming itself, from 127.0.0.23; errors on stderr; 15 s at most. */
+const CURL_FROM_CLIENT = ['--haproxy-protocol', '--interface', CLIENT_ADDRESS, '-sS', '--max-time', '15']
+
 describePeer('@proxyproto/node and curl --haproxy-protocol', ['curl'], () => {
   const servers = new Map<Kind, ReportServer>()
   let untrusted: ReportServer
@@ -75,17 +78,7 @@ describePeer('@proxyproto/node and curl --haproxy-protocol', ['curl'], () => {
   for (const c of cases) {
     it(`${c.name} reached by curl --haproxy-protocol --interface 127.0.0.23 sees the client 127.0.0.23 and curl's source port`, async () => {
       const server = servers.get(c.kind)!
-      const result = await runCurl([
-        '--haproxy-protocol',
-        '--interface',
-        CLIENT_ADDRESS,
-        '-sS',
-        '--max-time',
-        '15',
-        '-w',
-        WRITE_OUT,
-        ...c.args(server.port),
-      ])
+      const result = await runCurl([...CURL_FROM_CLIENT, '-w', WRITE_OUT, ...c.args(server.port)])
       expect(result.stderr).toBe('')
       expect(result.code).toBe(0)
       const out = parseCurl(result.stdout)
@@ -108,15 +101,7 @@ describePeer('@proxyproto/node and curl --haproxy-protocol', ['curl'], () => {
   }
 
   it('curl --haproxy-protocol to a server that does not trust 127.0.0.23 gets the connection closed with no reply (curl exit 52, 55 or 56)', async () => {
-    const result = await runCurl([
-      '--haproxy-protocol',
-      '--interface',
-      CLIENT_ADDRESS,
-      '-sS',
-      '--max-time',
-      '15',
-      `http://127.0.0.1:${untrusted.port}/`,
-    ])
+    const result = await runCurl([...CURL_FROM_CLIENT, `http://127.0.0.1:${untrusted.port}/`])
     // The server closes as soon as it sees the peer, before reading anything: depending on timing curl
     // reports 52 (empty reply), 55 (failure sending the request: reset) or 56 (failure receiving: reset).
     expect([52, 55, 56]).toContain(result.code)

@@ -15,13 +15,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ErrorCodes, encode } from '@proxyproto/core'
+import { ErrorCodes } from '@proxyproto/core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { haproxyGlobalExclusive, startHaproxyOnFreePorts } from './helpers/balancers.js'
+import { v1 } from './helpers/headers.js'
 import { describePeer, type PeerProcess } from './helpers/peers.js'
 import {
   type Answer,
   ask,
+  closeReportServers,
+  headersSettled,
   isTlsKind,
   KINDS,
   type Kind,
@@ -126,10 +129,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
     for (const [i, { kind, mode }] of keys.entries()) frontends.set(`${kind}/${mode}`, started.ports[i]!)
     // Let the probes' server-side connections settle, then take the baseline.
     await sleep(300)
-    await waitFor(
-      () => [...servers.values()].every((s) => s.stats().pending === 0),
-      'probe connections to settle',
-    )
+    await headersSettled(servers, 'probe connections to settle')
     for (const s of servers.values()) {
       baseline.set(s.kind, {
         errors: s.errors.length,
@@ -142,10 +142,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
   // waiting for its header. A hook rather than a last test, so no test depends on the ones before it.
   afterAll(async () => {
     try {
-      await waitFor(
-        () => [...servers.values()].every((s) => s.stats().pending === 0),
-        'pending headers to settle',
-      )
+      await headersSettled(servers)
       for (const s of servers.values()) {
         const before = baseline.get(s.kind)
         if (!before) continue
@@ -154,7 +151,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
       }
     } finally {
       await haproxy?.stop()
-      await Promise.all([...servers.values()].map((s) => s.close()))
+      await closeReportServers(servers)
       if (dir) await rm(dir.dir, { recursive: true, force: true })
     }
   })
@@ -236,14 +233,7 @@ describePeer('@proxyproto/node behind HAProxy (TCP mode)', ['haproxy'], () => {
 
   it("a PROXY line sent by the client through HAProxy reaches the server as application data; the address stays HAProxy's", async () => {
     const port = frontends.get('net/v1')!
-    const spoof = Buffer.from(
-      encode({
-        version: 1,
-        family: 'IPv4',
-        source: { address: '6.6.6.6', port: 666 },
-        destination: { address: '7.7.7.7', port: 777 },
-      }),
-    )
+    const spoof = v1({ address: '6.6.6.6', port: 666 }, { address: '7.7.7.7', port: 777 })
     const socket = await connect(port, CLIENT_ADDRESS)
     const localPort = socket.localPort
     const closed = untilClosed(socket)
@@ -310,6 +300,12 @@ backend be_l4
     return { status: row?.['status'] ?? '?', check: row?.['check_status'] ?? '?' }
   }
 
+  /** Waits for HAProxy to report `backend`'s server UP, and checks how its last health check went. */
+  async function expectUp(backend: string, check: 'L4OK' | 'L7OK'): Promise<void> {
+    await waitFor(async () => (await status(backend)).status === 'UP', 'HAProxy to report the server UP')
+    expect((await status(backend)).check).toBe(check)
+  }
+
   it('HAProxy send-proxy-v2 HTTP checks arrive as LOCAL headers: stats.local grows, nothing is refused, and the handler sees the balancer itself', async () => {
     // stats.local counts at the header; the handler runs once the check's HTTP request follows.
     await waitFor(
@@ -328,11 +324,7 @@ backend be_l4
       expect(r.client).toEqual(r.peer)
       expect(r.peer?.address).toBe(BALANCER_ADDRESS)
     }
-    await waitFor(
-      async () => (await status('be_httpchk_v2')).status === 'UP',
-      'HAProxy to report the server UP',
-    )
-    expect((await status('be_httpchk_v2')).check).toBe('L7OK')
+    await expectUp('be_httpchk_v2', 'L7OK')
   })
 
   it('HAProxy send-proxy HTTP checks send a v1 header naming HAProxy itself, accepted like any header', async () => {
@@ -348,17 +340,12 @@ backend be_l4
       expect(r).toMatchObject({ version: 1, command: 'PROXY', address: BALANCER_ADDRESS })
       expect(r.peer?.address).toBe(BALANCER_ADDRESS)
     }
-    await waitFor(
-      async () => (await status('be_httpchk_v1')).status === 'UP',
-      'HAProxy to report the server UP',
-    )
-    expect((await status('be_httpchk_v1')).check).toBe('L7OK')
+    await expectUp('be_httpchk_v1', 'L7OK')
   })
 
   it('plain L4 checks connect, send LOCAL and reset: each ends as stats.local or a harmless ERR_PROXY_NO_PEER_ADDRESS / ERR_PROXY_CONNECTION_CLOSED (docs/load-balancers.md), and HAProxy sees the server UP', async () => {
     await waitFor(() => l4.stats().connections >= 8, 'eight L4 health checks', 15_000)
-    await waitFor(async () => (await status('be_l4')).status === 'UP', 'HAProxy to report the server UP')
-    expect((await status('be_l4')).check).toBe('L4OK')
+    await expectUp('be_l4', 'L4OK')
     const harmless: string[] = [ErrorCodes.NO_PEER_ADDRESS, ErrorCodes.CONNECTION_CLOSED]
     for (const e of l4.errors) expect(harmless).toContain(e.code)
     const stats = l4.stats()

@@ -11,12 +11,15 @@ import { startNginxOnFreePorts } from './helpers/balancers.js'
 import { describePeer, type PeerProcess } from './helpers/peers.js'
 import {
   ask,
+  closeReportServers,
+  expectV1ClientBehindBalancer,
+  headersSettled,
   type Kind,
   type ReportServer,
   SERVER_NAMES,
   startReportServer,
 } from './helpers/report-servers.js'
-import { BALANCER_ADDRESS, CLIENT_ADDRESS, connect, untilClosed, waitFor } from './helpers/sockets.js'
+import { CLIENT_ADDRESS, connect, untilClosed } from './helpers/sockets.js'
 
 describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], () => {
   let nginx: PeerProcess | undefined
@@ -45,10 +48,7 @@ describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], (
   // waiting for its header, and nginx sent only v1. A hook, so no test depends on the ones before it.
   afterAll(async () => {
     try {
-      await waitFor(
-        () => [...servers.values()].every((s) => s.stats().pending === 0),
-        'pending headers to settle',
-      )
+      await headersSettled(servers)
       for (const s of servers.values()) {
         expect(s.errors.map((e) => `${s.kind}: ${e.code} ${e.message}`)).toEqual([])
         expect(s.stats().refused).toEqual({})
@@ -56,22 +56,13 @@ describePeer('@proxyproto/node behind nginx stream proxy_protocol', ['nginx'], (
       }
     } finally {
       await nginx?.stop()
-      await Promise.all([...servers.values()].map((s) => s.close()))
+      await closeReportServers(servers)
     }
   })
 
   for (const kind of kinds) {
     it(`${SERVER_NAMES[kind]} behind nginx sees the client 127.0.0.23 with its port, and nginx as the peer`, async () => {
-      const answer = await ask(kind, frontends.get(kind)!, false)
-      expect(answer.report).toMatchObject({
-        address: CLIENT_ADDRESS,
-        port: answer.localPort,
-        family: 'IPv4',
-        client: { address: CLIENT_ADDRESS, port: answer.localPort },
-        version: 1,
-        command: 'PROXY',
-      })
-      expect(answer.report.peer?.address).toBe(BALANCER_ADDRESS)
+      expectV1ClientBehindBalancer(await ask(kind, frontends.get(kind)!, false))
     })
   }
 

@@ -29,6 +29,7 @@ import {
   withProxyProtocol,
 } from '@proxyproto/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { v1, v2 } from './helpers/headers.js'
 import { Rng, seedFromEnv, splitAt } from './helpers/random.js'
 import {
   BALANCER_ADDRESS,
@@ -473,14 +474,7 @@ describe('@proxyproto/node reliability on real sockets', () => {
     /** One hostile input: random bytes, or a valid header mutated. `request`: a full HTTP request follows it. */
     function malformed(rng: Rng, i: number): { kind: string; bytes: Buffer; request: boolean; end: boolean } {
       const valid = randomHeader(rng, 30_000 + (i % 30_000)).bytes
-      const v1 = Buffer.from(
-        encode({
-          version: 1,
-          family: 'IPv4',
-          source: { address: rng.ipv4(), port: rng.int(1, 65535) },
-          destination: { address: '192.0.2.1', port: 80 },
-        }),
-      )
+      const validV1 = v1({ address: rng.ipv4(), port: rng.int(1, 65535) }, { address: '192.0.2.1', port: 80 })
       const kind = rng.pick([
         'random',
         'random-after-v2-signature',
@@ -513,13 +507,13 @@ describe('@proxyproto/node reliability on real sockets', () => {
           ])
           break
         case 'bit-flips': {
-          bytes = Buffer.from(rng.bool() ? valid : v1)
+          bytes = Buffer.from(rng.bool() ? valid : validV1)
           for (let k = rng.int(1, 3); k > 0; k--) bytes[rng.int(0, bytes.length - 1)]! ^= 1 << rng.int(0, 7)
           request = true
           break
         }
         case 'truncated': {
-          const whole = rng.bool() ? valid : v1
+          const whole = rng.bool() ? valid : validV1
           bytes = whole.subarray(0, rng.int(1, whole.length - 1))
           request = false
           break
@@ -529,27 +523,20 @@ describe('@proxyproto/node reliability on real sockets', () => {
           bytes.writeUInt16BE(rng.int(0, 0xffff), 14)
           break
         case 'v2-version-command-family': {
-          bytes = Buffer.from(
-            encode({
-              version: 2,
-              family: 'IPv4',
-              source: { address: '203.0.113.1', port: 1 },
-              destination: { address: '192.0.2.1', port: 2 },
-            }),
-          )
+          bytes = v2({ address: '203.0.113.1', port: 1 }, { address: '192.0.2.1', port: 2 })
           bytes[rng.bool() ? 12 : 13] = rng.int(0, 255)
           request = true
           break
         }
         case 'byte-inserted': {
-          const whole = rng.bool() ? valid : v1
+          const whole = rng.bool() ? valid : validV1
           const at = rng.int(0, whole.length)
           bytes = Buffer.concat([whole.subarray(0, at), rng.bytes(1), whole.subarray(at)])
           request = true
           break
         }
         case 'byte-deleted': {
-          const whole = rng.bool() ? valid : v1
+          const whole = rng.bool() ? valid : validV1
           const at = rng.int(0, whole.length - 1)
           bytes = Buffer.concat([whole.subarray(0, at), whole.subarray(at + 1)])
           request = true
@@ -685,21 +672,14 @@ describe('@proxyproto/node reliability on real sockets', () => {
       const app = prepare(describingHttpServer(), { headerTimeout: HEADER_TIMEOUT })
       const port = await listen(app.server)
       const COUNT = 300
-      const v2 = Buffer.from(
-        encode({
-          version: 2,
-          family: 'IPv4',
-          source: { address: '203.0.113.5', port: 5 },
-          destination: { address: '192.0.2.1', port: 80 },
-        }),
-      )
+      const validV2 = v2({ address: '203.0.113.5', port: 5 }, { address: '192.0.2.1', port: 80 })
       const partials = [
         Buffer.from('P'),
         Buffer.from('PROXY TCP4 203.0.113.9 '),
         Buffer.from('PROXY TCP4 203.0.113.9 192.0.2.1 4000 80'),
-        v2.subarray(0, 6),
-        v2.subarray(0, 16),
-        v2.subarray(0, v2.length - 1),
+        validV2.subarray(0, 6),
+        validV2.subarray(0, 16),
+        validV2.subarray(0, validV2.length - 1),
       ]
       // Measured on the server, from the moment it accepted each connection, as the deadline is.
       const clock = serverClock(app.server)
@@ -827,52 +807,40 @@ describe('@proxyproto/node reliability on real sockets', () => {
     }
 
     const claimed = { address: '203.0.113.66', port: 6666 }
-    const v1Spoof = Buffer.from(
-      encode({
-        version: 1,
-        family: 'IPv4',
-        source: claimed,
-        destination: { address: '192.0.2.1', port: 80 },
-      }),
-    )
-    const v2Spoof = Buffer.from(
-      encode({
-        version: 2,
-        family: 'IPv4',
-        source: claimed,
-        destination: { address: '192.0.2.1', port: 80 },
-      }),
-    )
+    const v1Spoof = v1(claimed, { address: '192.0.2.1', port: 80 })
+    const v2Spoof = v2(claimed, { address: '192.0.2.1', port: 80 })
     const payload = Buffer.from('hello, application\n')
 
-    for (const [name, header] of [
+    const spoofs = [
       ['v1', v1Spoof],
       ['v2', v2Spoof],
-    ] as const) {
-      it(`an untrusted peer's ${name} header (untrusted: 'direct') reaches the handler as application data, and the handler sees the real peer 127.0.0.23`, async () => {
-        const before = untrustedDirect.stats().direct
-        const { seen, localPort } = await send(ports.untrustedDirect, Buffer.concat([header, payload]))
-        expect(untrustedDirect.stats().direct).toBe(before + 1)
-        expect(untrustedDirect.stats().accepted).toEqual({ v1: 0, v2: 0 })
-        expect(seen).toEqual({
-          address: CLIENT_ADDRESS,
-          port: localPort,
-          peer: CLIENT_ADDRESS,
-          header: null,
-          data: Buffer.concat([header, payload]).toString('latin1'),
-        })
+    ] as const
+
+    /**
+     * Sends a spoofed `header` and the payload from 127.0.0.23 to a server that serves that peer directly:
+     * the header must reach the handler as application data, and the handler see the real peer.
+     */
+    async function expectServedDirect(server: typeof optional, port: number, header: Buffer): Promise<void> {
+      const before = server.stats().direct
+      const { seen, localPort } = await send(port, Buffer.concat([header, payload]))
+      expect(server.stats().direct).toBe(before + 1)
+      expect(server.stats().accepted).toEqual({ v1: 0, v2: 0 })
+      expect(seen).toEqual({
+        address: CLIENT_ADDRESS,
+        port: localPort,
+        peer: CLIENT_ADDRESS,
+        header: null,
+        data: Buffer.concat([header, payload]).toString('latin1'),
       })
     }
 
+    for (const [name, header] of spoofs) {
+      it(`an untrusted peer's ${name} header (untrusted: 'direct') reaches the handler as application data, and the handler sees the real peer 127.0.0.23`, () =>
+        expectServedDirect(untrustedDirect, ports.untrustedDirect, header))
+    }
+
     it('a second PROXY header right after the first is application data: the address comes from the first', async () => {
-      const first = Buffer.from(
-        encode({
-          version: 2,
-          family: 'IPv4',
-          source: { address: '198.51.100.7', port: 7777 },
-          destination: { address: '192.0.2.1', port: 80 },
-        }),
-      )
+      const first = v2({ address: '198.51.100.7', port: 7777 }, { address: '192.0.2.1', port: 80 })
       for (const second of [v1Spoof, v2Spoof]) {
         const { seen } = await send(ports.trusted, Buffer.concat([first, second, payload]))
         expect(seen).toEqual({
@@ -899,23 +867,9 @@ describe('@proxyproto/node reliability on real sockets', () => {
       expect(trusted.stats().local).toBeGreaterThan(0)
     })
 
-    for (const [name, header] of [
-      ['v1', v1Spoof],
-      ['v2', v2Spoof],
-    ] as const) {
-      it(`a ${name} header from an untrusted peer in optional mode is application data, and the handler sees the real peer`, async () => {
-        const before = optional.stats().direct
-        const { seen, localPort } = await send(ports.optional, Buffer.concat([header, payload]))
-        expect(optional.stats().direct).toBe(before + 1)
-        expect(optional.stats().accepted).toEqual({ v1: 0, v2: 0 })
-        expect(seen).toEqual({
-          address: CLIENT_ADDRESS,
-          port: localPort,
-          peer: CLIENT_ADDRESS,
-          header: null,
-          data: Buffer.concat([header, payload]).toString('latin1'),
-        })
-      })
+    for (const [name, header] of spoofs) {
+      it(`a ${name} header from an untrusted peer in optional mode is application data, and the handler sees the real peer`, () =>
+        expectServedDirect(optional, ports.optional, header))
     }
 
     it("an untrusted peer under untrusted: 'refuse' is closed before any handler runs, whatever it claims", async () => {

@@ -14,6 +14,7 @@ import { SocketAddress } from 'node:net'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bench, do_not_optimize, measure, run, summary } from 'mitata'
+import { QUICK } from '../quick.mjs'
 
 /** The statistic reported: the median of mitata's samples (each sample is a batch average), in ns. */
 export const STAT = 'p50'
@@ -64,11 +65,34 @@ function mismatch(got, want) {
   return undefined
 }
 
+/** mitata's run: each entry for mitata's default time (about 0.6 s of CPU), side by side. */
+async function timedRun(timed, print) {
+  summary(() => {
+    for (const e of timed) bench(`${e.lib}: ${e.name}`, e.fn)
+  })
+  return run({ print, colors: false })
+}
+
+/**
+ * Quick mode (`--quick`, BENCH_QUICK=1): each entry measured for 20 ms of CPU instead of mitata's 0.6 s, in
+ * the shape run() answers; checks that the benchmark works, its figures are too noisy to quote.
+ */
+async function quickRun(timed, print) {
+  const benchmarks = []
+  for (const e of timed) {
+    const alias = `${e.lib}: ${e.name}`
+    const stats = await measure(e.fn, { min_cpu_time: 20e6, min_samples: 4 })
+    print(`  ${alias}: p50 ${stats.p50.toFixed(1)} ns (quick)`)
+    benchmarks.push({ alias, runs: [{ stats }] })
+  }
+  return { benchmarks, context: undefined }
+}
+
 /**
  * @param {string} caseName
  * @param {object} expect what a correct parser returns (see fixtures.mjs)
  * @param {Array<{lib: string, name: string, fn: () => unknown, read: (r: any) => any, info?: boolean, why?: string}>} entries
- * @param {{print?: (s: string) => void}} [options]
+ * @param {{print?: (s: string) => void, quick?: boolean}} [options]
  */
 export async function runCase(caseName, expect, entries, options = {}) {
   const print = options.print ?? ((s) => console.log(s))
@@ -90,10 +114,7 @@ export async function runCase(caseName, expect, entries, options = {}) {
   // calls (timer overhead included). A slow first call (cold code, a lazy initialiser, a descheduled
   // process on a busy machine) would otherwise leave that one entry unbatched and not comparable.
   for (const e of timed) for (let i = 0; i < WARMUP_CALLS; i++) e.fn()
-  summary(() => {
-    for (const e of timed) bench(`${e.lib}: ${e.name}`, e.fn)
-  })
-  const out = await run({ print, colors: false })
+  const out = (options.quick ?? QUICK) ? await quickRun(timed, print) : await timedRun(timed, print)
 
   const results = checked.map((e) => {
     const r = { lib: e.lib, name: e.name, info: Boolean(e.info), ok: e.ok, reason: e.reason }

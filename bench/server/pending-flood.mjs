@@ -9,8 +9,11 @@
  * ERR_PROXY_TOO_MANY_PENDING.
  *
  *   node bench/server/pending-flood.mjs [count=15000] [caps=1000000000,10000,1000]
+ *   --quick (or BENCH_QUICK=1): at most 1,000 connections, caps 1000000000,500 unless given; a few seconds,
+ *   for checking that it works (the docs test runs it so). It never writes files.
  */
 import { join } from 'node:path'
+import { QUICK, quickCap } from '../quick.mjs'
 import { fdLimits, HERE, isMain, log, nextSource, startNode } from './harness.mjs'
 
 const PER_SOURCE = 5000
@@ -75,9 +78,10 @@ export default async function pendingFlood(count = 15000, caps = [1e9, 10000, 10
 }
 
 if (isMain(import.meta.url)) {
-  const count = Number(process.argv[2] ?? 15000)
-  const caps = (process.argv[3] ?? '1000000000,10000,1000').split(',').map(Number)
-  const rows = await pendingFlood(count, caps)
+  const [count = 15000, caps = QUICK ? '1000000000,500' : '1000000000,10000,1000'] = process.argv
+    .slice(2)
+    .filter((a) => !a.startsWith('--'))
+  const rows = await pendingFlood(quickCap(count, 1000), caps.split(',').map(Number))
   log(
     '\n| maxPending | opened | server holds | waiting | refused | heap Δ MB | RSS Δ MB |\n|---|---:|---:|---:|---:|---:|---:|',
   )

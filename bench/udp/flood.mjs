@@ -5,6 +5,8 @@
 // (after a full GC) before and after the flood, and the flow table's size against its cap.
 //
 //   node bench/udp/flood.mjs [--datagrams 100000] [--flows 10000] [--max-flows 65536] [--framing v2|spp]
+//   --quick (or BENCH_QUICK=1): at most 5,000 datagrams from 500 flows, a few seconds; checks that it works
+//   (the docs test runs it so). It never writes files.
 //
 // The sender paces itself (a window of datagrams not yet seen by the server) so that the kernel's socket
 // buffer does not drop them: the point is what the server keeps, not how fast it drops.
@@ -13,6 +15,7 @@ import dgram from 'node:dgram'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { encode, encodeSpp } from '@proxyproto/core'
+import { quickCap } from '../quick.mjs'
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     'max-flows': { type: 'string', default: '65536' },
     framing: { type: 'string', default: 'v2' },
     child: { type: 'boolean' },
+    quick: { type: 'boolean' },
   },
 })
 
@@ -51,8 +55,8 @@ if (values.child) {
   })
   process.send({ type: 'ready', port: socket.address().port })
 } else {
-  const total = Number(values.datagrams)
-  const flows = Number(values.flows)
+  const total = quickCap(values.datagrams, 5000)
+  const flows = quickCap(values.flows, 500)
   const child = fork(
     new URL(import.meta.url),
     ['--child', '--framing', values.framing, '--max-flows', values['max-flows']],
@@ -106,6 +110,9 @@ if (values.child) {
   child.send('end')
   const { before, after, stats } = await next('end')
   sender.close()
+  // The IPC channel keeps both processes alive (the child's loop waits on it, ours on the child): close it,
+  // the child then has nothing left and exits.
+  child.disconnect()
   const mb = (n) => (n / 1024 / 1024).toFixed(1)
   console.log(
     `framing ${values.framing}: ${stats.datagrams} of ${total} datagrams received from ${flows} client flows through one peer, in ${seconds.toFixed(1)} s`,

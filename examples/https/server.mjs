@@ -35,6 +35,7 @@ const server = https.createServer({ key, cert }, (req, res) => {
   )
 })
 
+// The same in every server example on purpose: each is a whole program, to be read and copied on its own.
 // Prepare the server: every connection must start with a PROXY header from a trusted balancer.
 withProxyProtocol(server, { trust: TRUST })
 // Connections refused by proxyproto (an untrusted peer, no header, a bad header, a timeout).

@@ -13,6 +13,7 @@ import { getProxyInfo, proxyProtocol } from '@proxyproto/express'
 // CIDRs, loopback, private, comma-separated); any other peer is refused.
 const { PORT = '8086', HOST = '127.0.0.1', TRUST = 'loopback,private' } = process.env
 
+// Alike in both NestJS examples on purpose: each is a whole program, to be read and copied on its own.
 class AppController {
   root(req) {
     const { peer, header } = getProxyInfo(req) // peer: the balancer's own address

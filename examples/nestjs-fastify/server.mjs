@@ -14,6 +14,7 @@ import { getProxyInfo, withProxyProtocol } from '@proxyproto/node'
 // CIDRs, loopback, private, comma-separated); any other peer is refused.
 const { PORT = '8087', HOST = '127.0.0.1', TRUST = 'loopback,private' } = process.env
 
+// Alike in both NestJS examples on purpose: each is a whole program, to be read and copied on its own.
 class AppController {
   root(request) {
     // Nest hands the route the FastifyRequest; request.raw is Node's IncomingMessage.

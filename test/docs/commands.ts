@@ -2,9 +2,10 @@
  * What the docs test does with each shell command the documentation shows. Every command must match a
  * rule here, or the test fails: nothing is skipped silently, and a command that cannot run here says why.
  */
-import type { Block } from './markdown.js'
+import { readdirSync, readFileSync } from 'node:fs'
+import { type Block, blocks, docFiles, ROOT, spans } from './markdown.js'
 
-export type ProbeMode = 'http' | 'tls-http' | 'line' | 'ws' | 'socket.io' | 'http-from-client' | 'udp'
+export type ProbeMode = 'http' | 'tls-http' | 'line' | 'ws' | 'socket.io' | 'http-from-client' | 'udp' | 'dns'
 
 export type Plan =
   /** Runs to completion and exits 0 (and prints `expect`, when the docs show it). `run` replaces the command, said why. */
@@ -26,11 +27,16 @@ export type Plan =
       isolated?: boolean
       /** Probe this port instead of the server's own: the balancer in front of it. */
       via?: number
+      /** Servers the text says run already (started first, ready on "listening on", stopped after it). */
+      needs?: string[]
     }
   /** `... &`: a balancer started in the background for the commands after it; ready on its "listening on" line. */
   | { kind: 'background'; why?: string }
-  /** An interactive client: `input` is typed, `expect` must come back, then it is stopped. */
-  | { kind: 'interactive'; input: string; expect: RegExp }
+  /**
+   * An interactive client: `input` is typed (after its first output, unless `greets` is false: a UDP
+   * client hears nothing before it speaks), `expect` must come back, then it is stopped.
+   */
+  | { kind: 'interactive'; input: string; expect: RegExp; greets?: false; needs?: string[] }
   /** A `$ command` line with its output below it: exits (any status), and prints exactly what is shown. */
   | { kind: 'transcript'; server?: boolean }
   /** Not a command of its own (what you type into the client above). */
@@ -77,7 +83,79 @@ const RULES: Rule[] = [
       why: 'npm ci is the set-up step .ci/run has just run',
     },
   },
-  { match: /^npm test$/, plan: { kind: 'excluded', why: 'the test run this test is part of' } },
+  {
+    match: /^(npm test|npx vitest run)$/,
+    plan: { kind: 'excluded', why: 'the test run this test is part of' },
+  },
+  {
+    match: /^npm run typecheck$/,
+    plan: {
+      kind: 'excluded',
+      why: '.ci/run runs it, as written, as a step of its own just before the tests (≈ 40 s again here)',
+    },
+  },
+  {
+    match: /^scripts\/node-matrix\.sh$/,
+    plan: {
+      kind: 'excluded',
+      why: ".ci/run runs it (with the versions 22 24) as its last step: the package suites under Node 22 and 24, minutes; with no versions it runs the README's same pair",
+    },
+  },
+  // Names in running text that take the form of a command.
+  {
+    match: /^(npx )?proxyproto (relay|echo|decode|encode)$/,
+    plan: {
+      kind: 'excluded',
+      why: 'names the CLI command in running text; its runnable lines are in the fenced blocks',
+    },
+  },
+  {
+    match: /^proxyproto relay --udp( --send [\w-]+)?$/,
+    plan: {
+      kind: 'excluded',
+      why: "names a mode of the UDP relay in running text (no --listen/--target); README.md's CLI block runs it",
+    },
+  },
+  {
+    match: /^curl --[\w-]+( 127\.0\.0\.23)?$/,
+    plan: {
+      kind: 'excluded',
+      why: "names curl's option in running text (no URL); the lines beside it use it",
+    },
+  },
+  {
+    match: /^(node --test|deno test|bun test)$/,
+    plan: {
+      kind: 'excluded',
+      why: "names the runtime's test runner that the portable core suite runs under; test/runtime-*.test.ts runs it on each runtime",
+    },
+  },
+  {
+    match: /^sudo ifconfig lo0 alias /,
+    plan: { kind: 'excluded', why: 'macOS only (lo0); on Linux all of 127.0.0.0/8 is loopback already' },
+  },
+  {
+    match: /^npm run [\w:-]+ \(/,
+    plan: {
+      kind: 'excluded',
+      why: 'a results record: the npm script, then in parentheses what it ran (not shell: the parentheses); the script itself is run from README.md',
+    },
+  },
+  {
+    match: /^wrk .*<haproxy>/,
+    plan: {
+      kind: 'excluded',
+      why: 'a results record: <haproxy> is the port of the HAProxy the benchmark started for that run; the benchmark runs this wrk line itself (npm run bench:server)',
+    },
+  },
+  // Benchmarks run in their quick mode: the test gives every command BENCH_QUICK=1 (see namespace.ts).
+  {
+    match: /^(BENCH_QUICK=1 )?(npm run bench(:[\w-]+)?( --|$)|node bench\/)/,
+    plan: {
+      kind: 'exit',
+      why: 'a benchmark, in its quick mode (BENCH_QUICK=1): short runs, no files written',
+    },
+  },
   {
     match: /^npm install (--global )?@proxyproto\//,
     plan: {
@@ -119,13 +197,17 @@ const RULES: Rule[] = [
     plan: { kind: 'excluded', why: 'a usage synopsis with placeholders, not a command' },
   },
   {
+    match: /(v2\|v2-first|…)/,
+    plan: { kind: 'excluded', why: 'a usage synopsis with placeholders, not a command' },
+  },
+  {
     match: /^proxyproto decode \[HEX/,
     plan: { kind: 'excluded', why: 'a usage synopsis with placeholders, not a command' },
   },
   { match: /^MOVE 1 2$/, plan: { kind: 'input', why: 'typed into the client started on the line above' } },
   { match: /^npm run demo$/, plan: { kind: 'exit', expect: /127\.0\.0\.23/ } },
   {
-    match: /^curl http:\/\/127\.0\.0\.1:8080\/$/,
+    match: /^curl http:\/\/127\.0\.0\.1:808[01]\/$/,
     plan: {
       kind: 'fails',
       status: 52,
@@ -194,6 +276,55 @@ const RULES: Rule[] = [
     match: /^npx proxyproto echo --udp --listen 5300 --framing spp$/,
     plan: { kind: 'server', probe: 'udp', from: '127.0.0.23', via: 5353, expect: '127.0.0.23' },
   },
+  // Inline: curl sends a v1 header itself to the example the block above started; the example answers
+  // with the client it names.
+  {
+    match:
+      /^curl (-k )?--haproxy-protocol --interface 127\.0\.0\.23 https?:\/\/(127\.0\.0\.1|localhost):\d+\/$/,
+    plan: { kind: 'exit', expect: /127\.0\.0\.23/ },
+  },
+  // Inline: "any line-based TCP client will do": nc through the relay of the block above (started again:
+  // the block's background relay stops with its block), to the game server that is still running.
+  {
+    match: /^nc -s 127\.0\.0\.23 127\.0\.0\.1 9000$/,
+    file: /net-game/,
+    plan: {
+      kind: 'interactive',
+      input: 'MOVE 1 2\n',
+      expect: /MOVED 127\.0\.0\.23:\d+ 1 2/,
+      needs: ['npx proxyproto relay --listen 127.0.0.1:9000 --target 127.0.0.1:7777 --send v2'],
+    },
+  },
+  // Inline: the two players, each through the relay in front of the game (both from the block above).
+  ...['23', '24'].map(
+    (n): Rule => ({
+      match: new RegExp(`^nc -u -s 127\\.0\\.0\\.${n} 127\\.0\\.0\\.1 7777$`),
+      file: /udp-game/,
+      plan: {
+        kind: 'interactive',
+        input: 'JOIN\n',
+        expect: new RegExp(`127\\.0\\.0\\.${n}`),
+        greets: false,
+        needs: [
+          'npm run example:udp-game',
+          'npx proxyproto relay --udp --listen 7777 --target 127.0.0.1:7778 --send spp',
+        ],
+      },
+    }),
+  ),
+  // Inline: the relay in dnsdist's place, in front of the DNS example; a TXT query from 127.0.0.23
+  // through it must come back naming 127.0.0.23.
+  {
+    match: /^npx proxyproto relay --udp --listen 5353 --target 127\.0\.0\.1:5300 --send v2$/,
+    file: /examples\/dns/,
+    plan: {
+      kind: 'server',
+      probe: 'dns',
+      from: '127.0.0.23',
+      expect: '127.0.0.23',
+      needs: ['npm run example:dns'],
+    },
+  },
   { match: /^npx proxyproto echo --listen 9000$/, plan: { kind: 'server', probe: 'line', expect: CLIENT } },
   {
     match: /^node -e "const s = require\('node:net'\)/,
@@ -228,6 +359,14 @@ export function planFor(command: string, block: Block, transcript = false): Plan
     if (/^proxyproto (relay|echo) /.test(command)) return { kind: 'transcript', server: true }
     return { kind: 'transcript' }
   }
+  // `--build=<dist/index.js of an older build>`: the build of this clone stands in for the older one.
+  const build = /--build=(<[^>]+>|\/tmp\/\S+)/
+  if (build.test(command))
+    return {
+      kind: 'exit',
+      run: command.replace(build, '--build=packages/node/dist/index.js'),
+      why: "names a build that is not in a clone; this clone's own build stands in for it",
+    }
   for (const rule of RULES)
     if (rule.match.test(command) && (!rule.file || rule.file.test(block.file))) return rule.plan
   const example = examplePlan(command)
@@ -237,6 +376,7 @@ export function planFor(command: string, block: Block, transcript = false): Plan
   if (/^\{ proxyproto encode /.test(command))
     return { kind: 'exit', expect: new RegExp(CLIENT.replaceAll('.', '\\.')) }
   if (/^(curl|node -e) /.test(command)) return { kind: 'exit' }
+  if (/^(haproxy -vv|npm run (build|lint)|scripts\/runtimes\.sh)$/.test(command)) return { kind: 'exit' }
   return undefined
 }
 
@@ -329,4 +469,108 @@ function stripComment(text: string): string {
     else if (c === '#' && /\s\s$/.test(text.slice(0, i))) return text.slice(0, i).trimEnd()
   }
   return text.trimEnd()
+}
+
+/**
+ * The programs a command shown in an inline code span starts with. A span is a command when, after any
+ * `NAME=value` settings, its first word is one of these and something follows it (`npm run bench`,
+ * `node bench/udp/flood.mjs`); a script path (`scripts/node-matrix.sh`) is a command on its own. Anything
+ * else is a name in running text: a program alone (`proxyproto`), an identifier (`node:cluster`,
+ * `node-haproxy`, `vitest.config.ts`), settings alone (`TRUST=10.0.0.5 HOST=0.0.0.0`), a subcommand of the
+ * CLI (`echo --udp`, named without the `proxyproto` before it).
+ */
+const PROGRAMS = new Set([
+  'npm',
+  'npx',
+  'node',
+  'proxyproto',
+  'curl',
+  'nc',
+  'dig',
+  'wrk',
+  'haproxy',
+  'sudo',
+  'deno',
+  'bun',
+])
+
+export function isCommandSpan(text: string): boolean {
+  const words = text.trim().split(/\s+/)
+  let i = 0
+  while (i < words.length - 1 && /^[A-Z_][A-Z0-9_]*=\S*$/.test(words[i]!)) i++
+  const program = words[i]!
+  if (/^(\.\/|scripts\/)\S+\.sh$/.test(program)) return true
+  return PROGRAMS.has(program) && words.length > i + 1
+}
+
+/** The pages whose commands the docs test runs: every page docFiles() lists, and the benchmark results'. */
+export function commandPages(): string[] {
+  const results = readdirSync(`${ROOT}bench/results`)
+    .filter((f) => f.endsWith('.md') && !/-(quick|partial)\.md$/.test(f))
+    .map((f) => `bench/results/${f}`)
+  return [...docFiles(), 'test/README.md', 'bench/RESULTS.md', ...results].sort()
+}
+
+const SCRIPTS: Record<string, string> = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')).scripts
+
+/**
+ * What a command runs, step by step, in the test's environment: an npm script read as its text (with the
+ * arguments after `--` appended, as npm does), split at `&&`; `BENCH_QUICK=1` and `--quick` dropped, as
+ * the test gives every command BENCH_QUICK=1 and each benchmark reads the two as the same switch.
+ */
+export function steps(command: string): string[] {
+  let c = command.replace(/^BENCH_QUICK=1 /, '')
+  const npm = /^npm run ([\w:-]+)(?: -- (.*))?$/.exec(c)
+  if (npm && SCRIPTS[npm[1]!]) c = `${SCRIPTS[npm[1]!]}${npm[2] ? ` ${npm[2]}` : ''}`
+  return c.split(' && ').map((step) => step.replace(/ --quick\b/, '').trim())
+}
+
+/** A client: what it talks to is the server its own page started, so it counts as run on that page only. */
+const isClient = (command: string) => /^(curl|nc|dig) |\| nc /.test(command)
+
+export interface InlineCommand extends Command {
+  file: string
+  /** Not run: every step of it runs already, at these places (`file:line, ...`). */
+  sameAs?: string
+}
+
+/**
+ * The commands shown in inline code spans (`isCommandSpan`), page by page. One whose steps all run
+ * already, in a fenced block of any page or in an earlier span, is listed with `sameAs` and not run again
+ * (`npm run bench:server` after `npm run bench`; `BENCH_QUICK=1 npm run bench:server` after
+ * `npm run bench:server`); a client (curl, nc) only against its own page.
+ */
+export function inlineCommands(pages: string[]): InlineCommand[] {
+  const ran = new Map<string, string>() // step -> where it runs; a client's step is keyed by its page
+  const key = (file: string, command: string, step: string) => (isClient(command) ? `${file}\0${step}` : step)
+  const first = (k: string, where: string) => ran.has(k) || ran.set(k, where)
+  for (const file of pages)
+    for (const block of blocks(file))
+      for (const c of commandsOf(block)) {
+        const plan = planFor(c.command, block, c.transcript)
+        if (!plan || plan.kind === 'excluded' || plan.kind === 'input') continue
+        const command = (plan.kind === 'exit' && plan.run) || c.command
+        for (const step of steps(command)) first(key(file, command, step), `${file}:${c.line}`)
+      }
+  const out: InlineCommand[] = []
+  for (const file of pages)
+    for (const span of spans(file)) {
+      if (!isCommandSpan(span.code)) continue
+      const command = span.code.trim()
+      const keys = steps(command).map((step) => key(file, command, step))
+      const sameAs = keys.every((k) => ran.has(k))
+        ? [...new Set(keys.map((k) => ran.get(k)))].join(', ')
+        : undefined
+      out.push({
+        file,
+        command,
+        line: span.line,
+        shown: '',
+        transcript: false,
+        ...(sameAs ? { sameAs } : {}),
+      })
+      const plan = planFor(command, { file, line: span.line, lang: 'inline', code: command, note: undefined })
+      if (!sameAs && plan && plan.kind !== 'excluded') for (const k of keys) first(k, `${file}:${span.line}`)
+    }
+  return out
 }

@@ -67,3 +67,74 @@ function noteBefore(lines: string[], fenceAt: number): string | undefined {
   const text = lines.slice(k, end + 1).join('\n')
   return text.slice(text.indexOf('<!--') + 4, text.lastIndexOf('-->')).trim()
 }
+
+export interface Span {
+  file: string
+  /** 1-based line where the span opens. */
+  line: number
+  /** Its text, a line break inside it read as a space (CommonMark §6.1). */
+  code: string
+}
+
+/**
+ * The inline code spans of a page (CommonMark §6.1: a run of n backticks up to the next run of exactly n),
+ * outside fenced blocks and HTML comments; a span may go on over a line break inside its paragraph.
+ */
+export function spans(file: string): Span[] {
+  const lines = readFileSync(`${ROOT}${file}`, 'utf8').split('\n')
+  const out: Span[] = []
+  let paragraph: Array<{ text: string; line: number }> = []
+  const flush = () => {
+    // Offsets into the joined paragraph, mapped back to lines.
+    const text = paragraph.map((p) => p.text).join('\n')
+    const lineAt = (offset: number) => {
+      let at = 0
+      for (const p of paragraph) {
+        if (offset <= at + p.text.length) return p.line
+        at += p.text.length + 1
+      }
+      return paragraph.at(-1)!.line
+    }
+    const run = /`+/g
+    for (let m = run.exec(text); m; m = run.exec(text)) {
+      const ticks = m[0]
+      const close = new RegExp(`(?<!\`)${ticks}(?!\`)`, 'g')
+      close.lastIndex = m.index + ticks.length
+      const end = close.exec(text)
+      if (!end) continue // an unmatched run is literal backticks
+      let code = text.slice(m.index + ticks.length, end.index).replace(/\n/g, ' ')
+      if (/^ .*\S.* $/.test(code)) code = code.slice(1, -1)
+      out.push({ file, line: lineAt(m.index), code })
+      run.lastIndex = end.index + ticks.length
+    }
+    paragraph = []
+  }
+  let comment = false
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!
+    const fence = /^(\s*)(`{3,})\S*\s*$/.exec(line)
+    if (fence && !comment) {
+      flush()
+      const [, indent, ticks] = fence as unknown as [string, string, string]
+      while (++i < lines.length && !lines[i]!.startsWith(`${indent}${ticks}`));
+      continue
+    }
+    // HTML comments (the docs tests' notes and preludes) are not shown text.
+    if (comment) {
+      const end = line.indexOf('-->')
+      if (end < 0) continue
+      comment = false
+      line = line.slice(end + 3)
+    }
+    line = line.replace(/<!--[\s\S]*?-->/g, '')
+    const open = line.indexOf('<!--')
+    if (open >= 0) {
+      comment = true
+      line = line.slice(0, open)
+    }
+    if (line.trim() === '') flush()
+    else paragraph.push({ text: line, line: i + 1 })
+  }
+  flush()
+  return out
+}

@@ -28,6 +28,8 @@ const ENV = {
   TURBO_TELEMETRY_DISABLED: '1',
   DO_NOT_TRACK: '1',
   NO_COLOR: '1',
+  // A benchmark the docs show runs in its quick mode: short runs, no result files written (bench/*.mjs).
+  BENCH_QUICK: '1',
 }
 const live = new Set<ChildProcess>()
 export const kill = (child: ChildProcess) => {

@@ -15,8 +15,16 @@ const header = Buffer.from(
     destination: { address: '198.51.100.10', port: 443 },
   }),
 )
-if (mode === 'udp') {
-  // A datagram from `from` to host:port (the balancer); the answer that comes back through it is printed.
+// RFC 1035 §4.1: id 0x1234, RD, one question; QNAME whoami.test, QTYPE TXT (16), QCLASS IN (1).
+const dnsQuery = () =>
+  Buffer.concat([
+    Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+    ...['whoami', 'test'].map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])),
+    Buffer.from([0, 0, 16, 0, 1]),
+  ])
+if (mode === 'udp' || mode === 'dns') {
+  // A datagram from `from` to host:port (the balancer): 'hello', or a DNS TXT query for whoami.test; the
+  // answer that comes back through it is printed.
   const { createSocket } = await import('node:dgram')
   const udp = createSocket('udp4')
   setTimeout(() => process.exit(1), 10_000).unref()
@@ -24,7 +32,7 @@ if (mode === 'udp') {
     process.stdout.write(m.toString('latin1'))
     process.exit(0)
   })
-  udp.bind(0, from, () => udp.send('hello', port, host))
+  udp.bind(0, from, () => udp.send(mode === 'dns' ? dnsQuery() : 'hello', port, host))
 } else if (mode === 'wait') {
   // Until something listens on host:port (a server that prints no ready line), at most 30 s.
   const deadline = Date.now() + 30_000

@@ -96,15 +96,32 @@ export function h2get(
   })
 }
 
-/** GET `path` through `agent`; resolves with the status and the body parsed as JSON. */
+/**
+ * Three GETs on one keep-alive connection, each sent once the one before was answered; the last says
+ * Connection: close and ends the client's writes. Resolves with the three responses in order.
+ */
+export async function keepAliveGets(socket: net.Socket): Promise<Array<{ status: number; body: string }>> {
+  const next = responses(socket)
+  const answered: Array<{ status: number; body: string }> = []
+  for (let i = 0; i < 2; i++) {
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    answered.push(await next())
+  }
+  socket.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  answered.push(await next())
+  return answered
+}
+
+/** GET `path` through `agent` (with `headers`); resolves with the status and the body parsed as JSON. */
 export function get<T = Record<string, unknown>>(
   port: number,
   path: string,
   agent: http.Agent,
   secure = false,
+  headers: http.OutgoingHttpHeaders = {},
 ): Promise<{ status: number; json: T }> {
   return new Promise((resolve, reject) => {
-    const req = (secure ? https : http).request({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const req = (secure ? https : http).request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => {

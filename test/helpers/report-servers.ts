@@ -16,9 +16,20 @@ import {
   proxyProtocolStats,
   withProxyProtocol,
 } from '@proxyproto/node'
+import { expect } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { type Report, report } from './report.js'
-import { CLIENT_ADDRESS, closeServer, connect, listen, tlsConnect, tlsOptions, untilClosed } from './sockets.js'
+import {
+  BALANCER_ADDRESS,
+  CLIENT_ADDRESS,
+  closeServer,
+  connect,
+  listen,
+  tlsConnect,
+  tlsOptions,
+  untilClosed,
+  waitFor,
+} from './sockets.js'
 
 export { tlsOptions }
 
@@ -123,6 +134,15 @@ export async function startReportServer(kind: Kind, options?: ProxyProtocolOptio
   }
 }
 
+/** Resolves when no server has a connection left waiting for its header (what a suite's checks wait for). */
+export function headersSettled(servers: Map<Kind, ReportServer>, what = 'pending headers to settle'): Promise<void> {
+  return waitFor(() => [...servers.values()].every((s) => s.stats().pending === 0), what)
+}
+
+export async function closeReportServers(servers: Map<Kind, ReportServer>): Promise<void> {
+  await Promise.all([...servers.values()].map((s) => s.close()))
+}
+
 export interface Answer {
   /** What the server's handler saw. */
   report: Report
@@ -131,6 +151,22 @@ export interface Answer {
   /** The client's TLS connection (to the balancer or to the server): negotiated ALPN and version. */
   alpn: string | undefined
   tlsVersion: string | undefined
+}
+
+/**
+ * What a v1 balancer that names the TCP client it accepted (nginx stream, stunnel) must have told the
+ * server: the client 127.0.0.23 with the port it connected from, and the balancer as the peer.
+ */
+export function expectV1ClientBehindBalancer(answer: Answer): void {
+  expect(answer.report).toMatchObject({
+    address: CLIENT_ADDRESS,
+    port: answer.localPort,
+    family: 'IPv4',
+    client: { address: CLIENT_ADDRESS, port: answer.localPort },
+    version: 1,
+    command: 'PROXY',
+  })
+  expect(answer.report.peer?.address).toBe(BALANCER_ADDRESS)
 }
 
 function alpnFor(kind: Kind): string[] | undefined {

@@ -50,3 +50,9 @@ export function parseCommandArgs<O extends Options>(
     )
   return parsed
 }
+
+/** The value of a flag the command cannot run without: `required(values.listen, '--listen [HOST:]PORT')`. */
+export function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UsageError(`${flag} is required`)
+  return value
+}

@@ -35,6 +35,19 @@ export function tlvsJson(d: DecodedTlvs, crc32c = 'valid'): Record<string, unkno
   return out
 }
 
+/**
+ * tlvsJson of a received header's TLVs (decoded on access), or { error, message } when a value does not
+ * decode: echo shows what it received instead of refusing it.
+ */
+export function receivedTlvsJson(info: { readonly tlvs: DecodedTlvs }, crc32c?: string): Record<string, unknown> {
+  try {
+    return tlvsJson(info.tlvs, crc32c)
+  } catch (err) {
+    const e = err as ProxyProtocolError
+    return { error: e.code ?? 'ERR', message: e.message }
+  }
+}
+
 /** Every TLV in wire order: type, name and value as hex (names and hex from core's JSON form of a TLV). */
 export function rawTlvsJson(tlvs: readonly Tlv[]): Array<Record<string, unknown>> {
   return tlvs.map((t) => {

@@ -1,9 +1,10 @@
-/** What `relay` and `echo` share: listening, signals, connection bookkeeping, trust flags. */
+/** What `relay` and `echo` share: where to listen and send, listening, connection bookkeeping, trust flags. */
 
 import { once } from 'node:events'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import type { TrustInput } from '@proxyproto/node'
 import { formatHostPort, type HostPort, parseHostPort } from './address.js'
+import { required } from './args.js'
 import { UsageError } from './errors.js'
 
 export type ListenInput = string | number | { host?: string; port?: number }
@@ -20,9 +21,8 @@ export function resolveListen(listen: ListenInput | undefined): { host: string |
 }
 
 export function resolveTarget(target: string | HostPort | undefined): HostPort {
-  if (target === undefined) throw new UsageError('--target HOST:PORT is required')
-  if (typeof target === 'string') return parseHostPort(target, '--target')
-  return target
+  const given = required(target, '--target HOST:PORT')
+  return typeof given === 'string' ? parseHostPort(given, '--target') : given
 }
 
 export interface Listening {
@@ -69,19 +69,6 @@ export async function closeServer(server: Server, connections: Connections): Pro
     : Promise.resolve()
   connections.destroyAll()
   await closed
-}
-
-/** Resolves with the signal's name on the first SIGINT or SIGTERM. */
-export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.removeListener('SIGINT', on)
-      process.removeListener('SIGTERM', on)
-      resolve(signal)
-    }
-    process.on('SIGINT', on)
-    process.on('SIGTERM', on)
-  })
 }
 
 /** Repeatable `--trust`, each one a list: `--trust 10.0.0.0/8,127.0.0.1 --trust private`. */

@@ -106,14 +106,31 @@ export class Cli {
 }
 
 const running: Cli[] = []
+const closers: Array<() => Promise<void>> = []
 /** Starts a subcommand; stopAll() ends every one still running (call it in afterEach). */
 export function start(args: string[]): Cli {
   const cli = new Cli(args)
   running.push(cli)
   return cli
 }
+/** `close` runs at the next stopAll(): for servers a test starts in this process. */
+export function closeAfterTest(close: () => Promise<void>): void {
+  closers.push(close)
+}
+/** Ends every subcommand still running and closes what closeAfterTest() and startBackend() registered. */
 export async function stopAll(): Promise<void> {
   await Promise.all(running.splice(0).map((c) => c.stop('SIGKILL')))
+  await Promise.all(closers.splice(0).map((close) => close()))
+}
+
+/** `proxyproto relay` listening on 127.0.0.1 (any free port), relaying to 127.0.0.1:`targetPort`. */
+export function startRelayTo(targetPort: number, ...flags: string[]): Cli {
+  return start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${targetPort}`, ...flags])
+}
+
+/** The same with --udp: `proxyproto relay --udp` to 127.0.0.1:`targetPort`. */
+export function startUdpRelayTo(targetPort: number, ...flags: string[]): Cli {
+  return startRelayTo(targetPort, '--udp', ...flags)
 }
 
 export interface Seen {
@@ -125,6 +142,7 @@ export interface Seen {
 /**
  * A backend prepared with withProxyProtocol: it answers each connection with
  * "hello <remoteAddress>\n", then echoes what it receives, upper-cased, and ends when the client ends.
+ * The next stopAll() closes it.
  */
 export async function startBackend(): Promise<{
   server: net.Server
@@ -150,15 +168,12 @@ export async function startBackend(): Promise<{
       socket.on('error', () => {})
     }),
   )
-  return {
-    server,
-    port: await listen(server),
-    seen,
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await closeServer(server)
-    },
+  const close = async (): Promise<void> => {
+    for (const s of sockets) s.destroy()
+    await closeServer(server)
   }
+  closeAfterTest(close)
+  return { server, port: await listen(server), seen, close }
 }
 
 export { exchange } from '../../../test/helpers/sockets.js'

@@ -1,37 +1,19 @@
 import { TlvType } from '@proxyproto/core'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, exchange, run, start, startBackend, stopAll } from './helpers.js'
+import { assertBuilt, exchange, run, startBackend, startRelayTo, stopAll } from './helpers.js'
 
 beforeAll(assertBuilt)
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  await stopAll()
-  await Promise.all(cleanups.splice(0).map((f) => f()))
-})
-
-async function backend(): Promise<Awaited<ReturnType<typeof startBackend>>> {
-  const b = await startBackend()
-  cleanups.push(b.close)
-  return b
-}
+afterEach(stopAll)
 
 // SSL TLV (spec §2.2.5): client 0x01 (connection over TLS), verify 0, sub-TLV VERSION (0x21) "TLSv1.3".
 const SSL_HEX = `0100000000210007${Buffer.from('TLSv1.3').toString('hex')}`
 
 /** client (127.0.0.23) -> first relay (sets the TLVs) -> second relay `inner` -> backend. */
 async function chain(first: string[], inner: string[]) {
-  const b = await backend()
-  const second = start([
-    'relay',
-    '--listen',
-    '127.0.0.1:0',
-    '--target',
-    `127.0.0.1:${b.port}`,
-    '--accept-proxy',
-    ...inner,
-  ])
+  const b = await startBackend()
+  const second = startRelayTo(b.port, '--accept-proxy', ...inner)
   const secondPort = await second.port()
-  const outer = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${secondPort}`, ...first])
+  const outer = startRelayTo(secondPort, ...first)
   const outerPort = await outer.port()
   expect(await exchange(outerPort, 'tlvs', '127.0.0.23')).toBe('hello 127.0.0.23\nTLVS')
   return { seen: b.seen[0]!, second, outerPort }
@@ -99,25 +81,9 @@ describe('proxyproto relay --accept-proxy forwards TLVs', () => {
   })
 
   it('with --send v1, drops the TLVs (v1 cannot carry them) and says so once on stderr', async () => {
-    const b = await backend()
-    const second = start([
-      'relay',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${b.port}`,
-      '--accept-proxy',
-      '--send',
-      'v1',
-    ])
-    const outer = start([
-      'relay',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${await second.port()}`,
-      ...FIRST_HOP,
-    ])
+    const b = await startBackend()
+    const second = startRelayTo(b.port, '--accept-proxy', '--send', 'v1')
+    const outer = startRelayTo(await second.port(), ...FIRST_HOP)
     const outerPort = await outer.port()
     for (const word of ['one', 'two']) {
       expect(await exchange(outerPort, word, '127.0.0.23')).toBe(`hello 127.0.0.23\n${word.toUpperCase()}`)

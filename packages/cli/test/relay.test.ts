@@ -3,30 +3,26 @@ import net from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startEcho, startRelay } from '../src/index.js'
 import { closeServer, connect, listen, waitFor } from '../../../test/helpers/sockets.js'
-import { assertBuilt, exchange, noStack, run, type Seen, start, startBackend, stopAll } from './helpers.js'
+import {
+  assertBuilt,
+  closeAfterTest,
+  exchange,
+  noStack,
+  run,
+  start,
+  startBackend,
+  startRelayTo,
+  stopAll,
+} from './helpers.js'
 
 beforeAll(assertBuilt)
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  await stopAll()
-  await Promise.all(cleanups.splice(0).map((f) => f()))
-})
-
-async function backend(): Promise<{ port: number; seen: Seen[] }> {
-  const b = await startBackend()
-  cleanups.push(b.close)
-  return b
-}
+afterEach(stopAll)
 
 describe('proxyproto relay', () => {
   it('sends the client address (127.0.0.23) to a target prepared with withProxyProtocol, v2 with TLVs', async () => {
-    const b = await backend()
-    const relay = start([
-      'relay',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${b.port}`,
+    const b = await startBackend()
+    const relay = startRelayTo(
+      b.port,
       '--send',
       'v2',
       '--tlv',
@@ -40,7 +36,7 @@ describe('proxyproto relay', () => {
       '--tlv',
       '0xE5=hex:0102',
       '--crc32c',
-    ])
+    )
     const port = await relay.port()
     expect(await exchange(port, 'ping', '127.0.0.23')).toBe('hello 127.0.0.23\nPING')
     const seen = b.seen[0]!
@@ -70,17 +66,8 @@ describe('proxyproto relay', () => {
   })
 
   it('sends v1, and logs JSON lines with --json', async () => {
-    const b = await backend()
-    const relay = start([
-      'relay',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${b.port}`,
-      '--send',
-      'v1',
-      '--json',
-    ])
+    const b = await startBackend()
+    const relay = startRelayTo(b.port, '--send', 'v1', '--json')
     const port = await relay.port()
     expect(await exchange(port, 'x', '127.0.0.23')).toBe('hello 127.0.0.23\nX')
     expect(b.seen[0]!.info.header).toMatchObject({
@@ -100,7 +87,7 @@ describe('proxyproto relay', () => {
   })
 
   it('logs the client as the header carries it on a dual-stack listener (127.0.0.23, not ::ffff:127.0.0.23)', async () => {
-    const b = await backend()
+    const b = await startBackend()
     // No host: every interface, IPv6 and IPv4-mapped IPv4 on one socket where the system has IPv6.
     const relay = start(['relay', '--listen', '0', '--target', `127.0.0.1:${b.port}`, '--send', 'v1'])
     expect(await exchange(await relay.port(), 'x', '127.0.0.23')).toBe('hello 127.0.0.23\nX')
@@ -109,27 +96,10 @@ describe('proxyproto relay', () => {
   })
 
   it('keeps the first client through relay -> relay --accept-proxy -> server', async () => {
-    const b = await backend()
-    const inner = start([
-      'relay',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${b.port}`,
-      '--send',
-      'v2',
-      '--accept-proxy',
-    ])
+    const b = await startBackend()
+    const inner = startRelayTo(b.port, '--send', 'v2', '--accept-proxy')
     const innerPort = await inner.port()
-    const outer = start([
-      'relay',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${innerPort}`,
-      '--send',
-      'v1',
-    ])
+    const outer = startRelayTo(innerPort, '--send', 'v1')
     const outerPort = await outer.port()
     expect(await exchange(outerPort, 'chain', '127.0.0.23')).toBe('hello 127.0.0.23\nCHAIN')
     const seen = b.seen[0]!
@@ -143,17 +113,8 @@ describe('proxyproto relay', () => {
   })
 
   it('with --accept-proxy, refuses peers outside --trust and logs why', async () => {
-    const b = await backend()
-    const relay = start([
-      'relay',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${b.port}`,
-      '--accept-proxy',
-      '--trust',
-      '10.0.0.0/8,127.0.0.5',
-    ])
+    const b = await startBackend()
+    const relay = startRelayTo(b.port, '--accept-proxy', '--trust', '10.0.0.0/8,127.0.0.5')
     const port = await relay.port()
     expect(await exchange(port, 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n', '127.0.0.23')).toBe('')
     expect(await relay.line('stderr', /^refused/)).toMatch(
@@ -181,16 +142,8 @@ describe('proxyproto relay', () => {
       })
     })
     const targetPort = await listen(target)
-    cleanups.push(() => closeServer(target))
-    const relay = start([
-      'relay',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${targetPort}`,
-      '--send',
-      'v1',
-    ])
+    closeAfterTest(() => closeServer(target))
+    const relay = startRelayTo(targetPort, '--send', 'v1')
     const port = await relay.port()
 
     const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
@@ -205,8 +158,8 @@ describe('proxyproto relay', () => {
   })
 
   it('relays large transfers in both directions with backpressure', async () => {
-    const b = await backend()
-    const relay = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${b.port}`])
+    const b = await startBackend()
+    const relay = startRelayTo(b.port)
     const big = 'abcdefgh'.repeat(512 * 1024) // 4 MiB
     const reply = await exchange(await relay.port(), big, '127.0.0.23')
     expect(reply.length).toBe('hello 127.0.0.23\n'.length + big.length)
@@ -217,14 +170,14 @@ describe('proxyproto relay', () => {
     const free = net.createServer()
     const dead = await listen(free)
     await closeServer(free)
-    const relay = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${dead}`])
+    const relay = startRelayTo(dead)
     expect(await exchange(await relay.port(), 'x')).toBe('')
     expect(await relay.line('stderr', /->/)).toMatch(/target: ECONNREFUSED/)
   })
 
   it('stops on SIGTERM with exit status 0, closing open connections', async () => {
-    const b = await backend()
-    const relay = start(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${b.port}`])
+    const b = await startBackend()
+    const relay = startRelayTo(b.port)
     const port = await relay.port()
     const client = await connect(port)
     client.on('error', () => {})
@@ -269,7 +222,7 @@ describe('startRelay / startEcho (in process)', () => {
   it('relay -> echo: the echo server reports the client and the TLVs', async () => {
     const records: Array<Record<string, unknown>> = []
     const echo = await startEcho({ listen: { host: '127.0.0.1', port: 0 }, onRecord: (r) => records.push(r) })
-    cleanups.push(echo.close)
+    closeAfterTest(echo.close)
     const logs: unknown[] = []
     const relay = await startRelay({
       listen: '127.0.0.1:0',
@@ -278,7 +231,7 @@ describe('startRelay / startEcho (in process)', () => {
       tlvs: [{ type: 0x02, value: new TextEncoder().encode('in-process.test') }],
       onLog: (e) => logs.push(e),
     })
-    cleanups.push(relay.close)
+    closeAfterTest(relay.close)
     expect(relay.address).toBe(`127.0.0.1:${relay.port}`)
     const reply = JSON.parse(await exchange(relay.port, '', '127.0.0.23'))
     expect(reply).toMatchObject({
@@ -294,12 +247,12 @@ describe('startRelay / startEcho (in process)', () => {
   })
 
   it('sends IPv6 when the client is IPv6 and IPv4-mapped when families mix', async () => {
-    const b = await backend()
+    const b = await startBackend()
     const relay = await startRelay({
       listen: { host: '::1', port: 0 },
       target: { host: '127.0.0.1', port: b.port },
     })
-    cleanups.push(relay.close)
+    closeAfterTest(relay.close)
     expect(relay.address).toBe(`[::1]:${relay.port}`)
     const socket = net.connect({ port: relay.port, host: '::1' })
     socket.on('error', () => {})

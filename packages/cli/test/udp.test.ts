@@ -7,7 +7,7 @@ import { getProxyInfo, proxyProtocolStats, withProxyProtocol, type Framing } fro
 import type dgram from 'node:dgram'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bindUdp, closeUdp, collect, nextDatagram, portOf, sendTo } from '../../../test/helpers/udp.js'
-import { assertBuilt, run, start, stopAll } from './helpers.js'
+import { assertBuilt, run, start, startUdpRelayTo, stopAll } from './helpers.js'
 
 beforeAll(assertBuilt)
 const open: dgram.Socket[] = []
@@ -29,16 +29,7 @@ describe('proxyproto relay --udp', () => {
     async (framing) => {
       const server = await backend(framing)
       const delivered = collect(server)
-      const relay = start([
-        'relay',
-        '--udp',
-        '--listen',
-        '127.0.0.1:0',
-        '--target',
-        `127.0.0.1:${portOf(server)}`,
-        '--send',
-        framing,
-      ])
+      const relay = startUdpRelayTo(portOf(server), '--send', framing)
       const port = await relay.port()
       const client = await bindUdp('127.0.0.23')
       open.push(client)
@@ -72,18 +63,7 @@ describe('proxyproto relay --udp', () => {
     const raw = await bindUdp()
     open.push(raw)
     const got = collect(raw)
-    const relay = start([
-      'relay',
-      '--udp',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${portOf(raw)}`,
-      '--send',
-      'v2',
-      '--tlv',
-      'authority=game.example',
-    ])
+    const relay = startUdpRelayTo(portOf(raw), '--send', 'v2', '--tlv', 'authority=game.example')
     const port = await relay.port()
     const a = await bindUdp('127.0.0.23')
     const b = await bindUdp('127.0.0.24')
@@ -111,17 +91,7 @@ describe('proxyproto relay --udp', () => {
 
   it('ends an idle flow and logs it on stderr', async () => {
     const server = await backend('v2')
-    const relay = start([
-      'relay',
-      '--udp',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${portOf(server)}`,
-      '--idle-timeout',
-      '200',
-      '--json',
-    ])
+    const relay = startUdpRelayTo(portOf(server), '--idle-timeout', '200', '--json')
     const port = await relay.port()
     const client = await bindUdp('127.0.0.23')
     open.push(client)
@@ -149,16 +119,7 @@ describe('proxyproto echo --udp', () => {
   it('prints what the relay sent (spp) and the client receives the same record back', async () => {
     const echo = start(['echo', '--udp', '--listen', '127.0.0.1:0', '--framing', 'spp'])
     const echoPort = await echo.port()
-    const relay = start([
-      'relay',
-      '--udp',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${echoPort}`,
-      '--send',
-      'spp',
-    ])
+    const relay = startUdpRelayTo(echoPort, '--send', 'spp')
     const port = await relay.port()
     const client = await bindUdp('127.0.0.23')
     open.push(client)
@@ -191,16 +152,7 @@ describe('proxyproto echo --udp', () => {
 
   it('answers an SPP reply without an SPP header when the relay strips it (parseSpp on what reaches the client is absent)', async () => {
     const echo = start(['echo', '--udp', '--listen', '127.0.0.1:0', '--framing', 'spp'])
-    const relay = start([
-      'relay',
-      '--udp',
-      '--listen',
-      '127.0.0.1:0',
-      '--target',
-      `127.0.0.1:${await echo.port()}`,
-      '--send',
-      'spp',
-    ])
+    const relay = startUdpRelayTo(await echo.port(), '--send', 'spp')
     const port = await relay.port()
     const client = await bindUdp('127.0.0.23')
     open.push(client)

@@ -13,6 +13,7 @@ import {
   closeServer,
   connect,
   listen,
+  keepAliveGets,
   responses,
   type TestClientOptions,
   testAgent,
@@ -99,14 +100,7 @@ describe.each([
     server.on('connection', () => connections++)
     const port = await listen(server)
     const socket = await testConnect(port, as('v2'))
-    const next = responses(socket)
-    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
-    const first = await next()
-    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
-    const second = await next()
-    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-    const third = await next()
-    for (const res of [first, second, third]) {
+    for (const res of await keepAliveGets(socket)) {
       expect(res.status).toBe(200)
       expect(JSON.parse(res.body)).toMatchObject({ ip: CLIENT.address, remoteAddress: CLIENT.address, ips: [] })
     }

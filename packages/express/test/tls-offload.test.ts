@@ -82,17 +82,7 @@ describe.each([
   it("still lets a trusted proxy's X-Forwarded-Proto decide, as Express does", async () => {
     const port = await serve(express, {}, (app) => app.set('trust proxy', true))
     const agent = through(as('v2', { tlvs: [sslTlv()] }))
-    const res = await new Promise<Seen>((resolve, reject) => {
-      http
-        .get({ host: '127.0.0.1', port, path: '/', agent, headers: { 'x-forwarded-proto': 'http' } }, (r) => {
-          let body = ''
-          r.on('data', (c: Buffer) => {
-            body += c
-          })
-          r.on('end', () => resolve(JSON.parse(body) as Seen))
-        })
-        .on('error', reject)
-    })
+    const res = (await get<Seen>(port, '/', agent, false, { 'x-forwarded-proto': 'http' })).json
     expect(res).toMatchObject({ protocol: 'http', secure: false })
     // Without the header, the offloaded connection is https again.
     expect((await get<Seen>(port, '/', agent)).json).toMatchObject({ protocol: 'https', secure: true })

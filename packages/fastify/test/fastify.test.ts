@@ -15,7 +15,7 @@ import {
   get,
   h2get,
   h2session,
-  responses,
+  keepAliveGets,
   type TestClientOptions,
   testAgent,
   testConnect,
@@ -108,14 +108,7 @@ describe.each([
     let connections = 0
     app.server.on('connection', () => connections++)
     const socket = await testConnect(port, as('v2'))
-    const next = responses(socket)
-    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
-    const first = await next()
-    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
-    const second = await next()
-    socket.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-    const third = await next()
-    for (const res of [first, second, third]) expect(JSON.parse(res.body)).toMatchObject({ ip: CLIENT.address, remoteAddress: CLIENT.address })
+    for (const res of await keepAliveGets(socket)) expect(JSON.parse(res.body)).toMatchObject({ ip: CLIENT.address, remoteAddress: CLIENT.address })
     expect(connections).toBe(1)
   })
 

@@ -1,4 +1,4 @@
-import http from 'node:http'
+import type http from 'node:http'
 import type net from 'node:net'
 import proxyProtocol from '@proxyproto/fastify'
 import fastify5, { type FastifyInstance } from 'fastify'
@@ -76,17 +76,7 @@ describe.each([
   it("with trustProxy, still lets a trusted proxy's X-Forwarded-Proto decide, as Fastify does", async () => {
     const port = await serve(factory, { trustProxy: true })
     const agent = through(as('v2', { tlvs: [sslTlv()] }))
-    const res = await new Promise<Seen>((resolve, reject) => {
-      http
-        .get({ host: '127.0.0.1', port, path: '/', agent, headers: { 'x-forwarded-proto': 'http' } }, (r) => {
-          let body = ''
-          r.on('data', (c: Buffer) => {
-            body += c
-          })
-          r.on('end', () => resolve(JSON.parse(body) as Seen))
-        })
-        .on('error', reject)
-    })
+    const res = (await get<Seen>(port, '/', agent, false, { 'x-forwarded-proto': 'http' })).json
     expect(res.protocol).toBe('http')
     expect((await get<Seen>(port, '/', agent)).json.protocol).toBe('https')
   })

@@ -1,7 +1,7 @@
 /**
- * `@proxyproto/node/adapter`: what every framework adapter (@proxyproto/express, fastify, ws) needs from the
- * node layer, in one place so their behaviour cannot drift apart. A subpath of its own, apart from the user
- * API of the main entry.
+ * `@proxyproto/node/adapter`: what every framework adapter (@proxyproto/express, fastify, ws) and the CLI need
+ * from the node layer, in one place so their behaviour cannot drift apart. A subpath of its own, apart from
+ * the user API of the main entry.
  */
 import { type ProxyHeader, ProxyProtocolError } from '@proxyproto/core'
 import { getProxyInfo } from './info.js'
@@ -31,3 +31,5 @@ export function prefixError(prefix: string, err: unknown): unknown {
 }
 
 export { applyTlsOffload } from './tls-offload.js'
+// The one address-family rule of every sender (connect, the Agent, the CLI's TCP and UDP relays).
+export { commonFamily } from './send/header.js'

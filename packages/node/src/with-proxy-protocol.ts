@@ -200,6 +200,25 @@ function onConnection(state: State, socket: Socket): void {
   }
 }
 
+/**
+ * Adds `chunk` to the bytes `p` holds (`p.buffered`) and parses them all: the parser's result, or undefined
+ * when it threw and the connection has been refused. Both readers (paused mode, the push() hook) go through here.
+ */
+function parseMore(p: Waiting, chunk: Buffer): ReturnType<ResolvedOptions['parser']> | undefined {
+  const buffered = p.buffered === undefined ? chunk : Buffer.concat([p.buffered, chunk])
+  p.buffered = buffered
+  try {
+    return stateOf(p).options.parser(buffered)
+  } catch (err) {
+    refusePending(p, err as ProxyProtocolError)
+    return undefined
+  }
+}
+
+function refuseMissing(p: Waiting): void {
+  refusePending(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
+}
+
 // The listeners below are shared by every pending connection: `this` is the socket.
 
 function onReadable(this: Sock): void {
@@ -209,23 +228,17 @@ function onReadable(this: Sock): void {
   let chunk: Buffer | null
   // biome-ignore lint/suspicious/noAssignInExpressions: the stream read loop
   while ((chunk = this.read() as Buffer | null) !== null) {
-    const buffered = p.buffered === undefined ? chunk : Buffer.concat([p.buffered, chunk])
-    p.buffered = buffered
-    let result: ReturnType<typeof options.parser>
-    try {
-      result = options.parser(buffered)
-    } catch (err) {
-      refusePending(p, err as ProxyProtocolError)
-      return
-    }
+    const result = parseMore(p, chunk)
+    if (result === undefined) return
     if (result.status === 'incomplete') continue
+    const buffered = p.buffered!
     // Stop reading: from here on the bytes belong to the server. 'end' stays watched until the hand-off:
     // a FIN that came with the header is emitted on the next tick, while an async onHeader may still be
     // pending, and the server's listeners, attached later, would never hear it (a half-open socket).
     this.removeListener('readable', onReadable)
     if (result.status === 'absent') {
       if (options.mode === 'optional') accept(p, null, buffered)
-      else refusePending(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
+      else refuseMissing(p)
       return
     }
     accept(p, result.header, buffered.subarray(result.length))
@@ -249,23 +262,16 @@ function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding)
     onEnd.call(this)
     return false
   }
-  const options = stateOf(p).options
-  const buffered = p.buffered === undefined ? chunk : Buffer.concat([p.buffered, chunk])
-  p.buffered = buffered
-  let result: ReturnType<typeof options.parser>
-  try {
-    result = options.parser(buffered)
-  } catch (err) {
-    refusePending(p, err as ProxyProtocolError)
-    return false
-  }
+  const result = parseMore(p, chunk)
+  if (result === undefined) return false
   if (result.status === 'incomplete') return true
+  const buffered = p.buffered!
   // From here on the bytes are the server's; a FIN is still watched until the hand-off (pushAccepted).
   this.push = pushAccepted
   let header: ProxyHeader | null = null
   if (result.status === 'absent') {
-    if (options.mode !== 'optional') {
-      refusePending(p, new ProxyProtocolError(ErrorCodes.HEADER_MISSING, 'trusted peer sent data that is not a PROXY header'))
+    if (stateOf(p).options.mode !== 'optional') {
+      refuseMissing(p)
       return false
     }
     streamPush.call(this, buffered)

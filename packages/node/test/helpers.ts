@@ -1,4 +1,5 @@
 /** The @proxyproto/node tests use the shared kits of the root test/helpers (see test/README.md). */
+export { h2get } from '../../../test/helpers/adapter-client.js'
 export { CLIENT, CLIENT6, v1, v2 } from '../../../test/helpers/headers.js'
 export {
   closedWithin,

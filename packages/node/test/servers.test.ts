@@ -6,7 +6,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { getProxyInfo, withProxyProtocol } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CLIENT, CLIENT6, closeServer, connect, listen, readAll, tlsOptions, v1, v2 } from './helpers.js'
+import { CLIENT, CLIENT6, closeServer, connect, h2get, listen, readAll, tlsOptions, v1, v2 } from './helpers.js'
 
 const servers: net.Server[] = []
 afterEach(async () => {
@@ -144,10 +144,7 @@ describe('withProxyProtocol on each kind of server', () => {
     const raw = await connect(port)
     raw.write(v2())
     const session = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => raw })
-    const req = session.request({ ':path': '/' })
-    let body = ''
-    req.on('data', (d) => (body += d))
-    await once(req, 'end')
+    const { body } = await h2get(session, '/')
     session.close()
     expect(body).toBe('h2c')
     expect(seen).toMatchObject({ address: CLIENT.address, port: CLIENT.port, header: 2 })
@@ -165,10 +162,7 @@ describe('withProxyProtocol on each kind of server', () => {
     const session = http2.connect(`https://127.0.0.1:${port}`, {
       createConnection: () => tls.connect({ socket: raw, rejectUnauthorized: false, ALPNProtocols: ['h2'] }),
     })
-    const req = session.request({ ':path': '/' })
-    let body = ''
-    req.on('data', (d) => (body += d))
-    await once(req, 'end')
+    const { body } = await h2get(session, '/')
     session.close()
     expect(body).toBe('h2')
     expect(seen).toMatchObject({ address: CLIENT.address, port: CLIENT.port, header: 1 })

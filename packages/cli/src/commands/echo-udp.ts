@@ -4,15 +4,16 @@
  * reply to the client, so it goes back through the balancer that brought the datagram (with an SPP
  * header for --framing spp): it also shows that reply routing works.
  */
-import dgram from 'node:dgram'
-import { isIP } from 'node:net'
+import type dgram from 'node:dgram'
 import type { ProxyHeader, ProxyProtocolError } from '@proxyproto/core'
-import { type Framing, getProxyInfo, type TrustInput, withProxyProtocol } from '@proxyproto/node'
-import { formatHostPort } from '../address.js'
-import { parseCommandArgs } from '../args.js'
+import { type Framing, getProxyInfo, withProxyProtocol } from '@proxyproto/node'
+import { parseCommandArgs, required } from '../args.js'
+import { bindDatagram, closeDatagram, createDatagramSocket, UDP_FLAGS } from '../datagram.js'
 import { UsageError } from '../errors.js'
-import { headerFields, rawTlvsJson, tlvsJson } from '../header-json.js'
-import { type ListenInput, resolveListen, trustFlag, untilSignal } from '../server.js'
+import { headerFields, rawTlvsJson, receivedTlvsJson } from '../header-json.js'
+import { RECEIVE_FLAGS, type ReceiveOptions, receiveFlags, receiveOptions } from '../receive-flags.js'
+import { serveUntilSignal, stdoutRecord } from '../serve.js'
+import { type ListenInput, resolveListen } from '../server.js'
 
 export const udpHelp = `Usage: proxyproto echo --udp --listen [HOST:]PORT [--framing v2|v2-first|spp] [options]
 
@@ -39,12 +40,9 @@ Examples:
   proxyproto echo --udp --listen 5300
   proxyproto relay --udp --listen 5353 --target 127.0.0.1:5300 --send v2`
 
-export interface UdpEchoOptions {
+export interface UdpEchoOptions extends ReceiveOptions {
   listen?: ListenInput
   framing?: Framing
-  trust?: TrustInput
-  untrusted?: 'refuse' | 'direct'
-  mode?: 'require' | 'optional'
   onRecord?: (record: Record<string, unknown>) => void
 }
 
@@ -86,17 +84,10 @@ export function datagramRecord(
     }
   }
   const v2 = header as ProxyHeader
-  let tlvs: Record<string, unknown>
-  try {
-    tlvs = tlvsJson(info!.tlvs)
-  } catch (err) {
-    const e = err as ProxyProtocolError
-    tlvs = { error: e.code ?? 'ERR', message: e.message }
-  }
   return {
     framing,
     ...headerFields(v2),
-    tlvs,
+    tlvs: receivedTlvsJson(info!),
     rawTlvs: rawTlvsJson(v2.tlvs),
     ...payloadFields(payload),
     peer: info!.peer,
@@ -109,12 +100,7 @@ export async function startUdpEcho(options: UdpEchoOptions = {}): Promise<UdpEch
   const at = resolveListen(options.listen)
   const host = at.host ?? '0.0.0.0'
   const onRecord = options.onRecord ?? (() => {})
-  const socket = withProxyProtocol(dgram.createSocket(isIP(host) === 6 ? 'udp6' : 'udp4'), {
-    framing,
-    ...(options.trust !== undefined && { trust: options.trust }),
-    ...(options.untrusted !== undefined && { untrusted: options.untrusted }),
-    ...(options.mode !== undefined && { mode: options.mode }),
-  })
+  const socket = withProxyProtocol(createDatagramSocket(host), { framing, ...receiveOptions(options) })
   socket.on('message', (payload: Buffer, rinfo: dgram.RemoteInfo) => {
     const record = datagramRecord(payload, rinfo, framing)
     onRecord(record)
@@ -128,54 +114,25 @@ export async function startUdpEcho(options: UdpEchoOptions = {}): Promise<UdpEch
     })
   })
   socket.on('error', () => {})
-  socket.bind(at.port, host)
-  await new Promise<void>((resolve, reject) => {
-    socket.once('listening', resolve)
-    socket.once('error', reject)
-  })
-  const a = socket.address()
-  return {
-    socket,
-    host: a.address,
-    port: a.port,
-    address: formatHostPort(a.address, a.port),
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-  }
+  const listening = await bindDatagram(socket, { host, port: at.port })
+  return { socket, ...listening, close: () => closeDatagram(socket) }
 }
 
 export async function runUdp(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     help: udpHelp,
     options: {
-      udp: { type: 'boolean' },
-      listen: { type: 'string' },
+      ...UDP_FLAGS,
       framing: { type: 'string' },
-      trust: { type: 'string', multiple: true },
-      untrusted: { type: 'string' },
-      mode: { type: 'string' },
+      ...RECEIVE_FLAGS,
     },
   })
   if (parsed === undefined) return 0
   const { values } = parsed
-  if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
-  const { framing, mode, untrusted } = values
+  const listen = required(values.listen, '--listen [HOST:]PORT')
+  const { framing } = values
   if (framing !== undefined && framing !== 'v2' && framing !== 'v2-first' && framing !== 'spp')
     throw new UsageError('--framing must be v2, v2-first or spp')
-  if (mode !== undefined && mode !== 'require' && mode !== 'optional')
-    throw new UsageError('--mode must be require or optional')
-  if (untrusted !== undefined && untrusted !== 'refuse' && untrusted !== 'direct')
-    throw new UsageError('--untrusted must be refuse or direct')
-  const echo = await startUdpEcho({
-    listen: values.listen,
-    framing,
-    trust: trustFlag(values.trust),
-    untrusted,
-    mode,
-    onRecord: (record) => process.stdout.write(`${JSON.stringify(record)}\n`),
-  })
-  const stopped = untilSignal()
-  process.stdout.write(`listening on ${echo.address}\n`)
-  await stopped
-  await echo.close()
-  return 0
+  const echo = await startUdpEcho({ listen, framing, ...receiveFlags(values), onRecord: stdoutRecord })
+  return serveUntilSignal(echo)
 }

@@ -4,28 +4,14 @@
  */
 
 import net from 'node:net'
-import {
-  getProxyInfo,
-  type Peer,
-  type ProxyProtocolError,
-  type TrustInput,
-  withProxyProtocol,
-} from '@proxyproto/node'
+import { getProxyInfo, type Peer, type ProxyProtocolError, withProxyProtocol } from '@proxyproto/node'
+import { parseCommandArgs, required } from '../args.js'
 import { crc32cStatus } from '../crc32c-check.js'
-import { parseCommandArgs } from '../args.js'
+import { headerFields, rawTlvsJson, receivedTlvsJson } from '../header-json.js'
+import { RECEIVE_FLAGS, type ReceiveOptions, receiveFlags, receiveOptions } from '../receive-flags.js'
+import { serveUntilSignal, stdoutRecord } from '../serve.js'
+import { Connections, closeServer, type ListenInput, listen, positiveInt, resolveListen } from '../server.js'
 import { runUdp } from './echo-udp.js'
-import { UsageError } from '../errors.js'
-import { headerFields, rawTlvsJson, tlvsJson } from '../header-json.js'
-import {
-  Connections,
-  closeServer,
-  type ListenInput,
-  listen,
-  positiveInt,
-  resolveListen,
-  trustFlag,
-  untilSignal,
-} from '../server.js'
 
 export const summary = 'a server that sends each client back the PROXY header it received, as JSON'
 
@@ -67,12 +53,9 @@ Examples:
   proxyproto encode --version 2 --source 1.2.3.4:5678 --destination 10.0.0.1:443 \\
     --tlv authority=example.com | nc 127.0.0.1 8080`
 
-export interface EchoOptions {
+export interface EchoOptions extends ReceiveOptions {
   /** `[HOST:]PORT`, a port, or { host, port }. Default: any free port on every interface. */
   listen?: ListenInput
-  trust?: TrustInput
-  untrusted?: 'refuse' | 'direct'
-  mode?: 'require' | 'optional'
   headerTimeout?: number
   /** Called with each JSON record (a connection, or a refused one). */
   onRecord?: (record: Record<string, unknown>) => void
@@ -95,13 +78,7 @@ export function connectionRecord(socket: net.Socket): Record<string, unknown> {
   const { header, peer, client } = info
   if (!header) return { header: null, peer, client }
   const crc32c = crc32cStatus(header)
-  let tlvs: Record<string, unknown>
-  try {
-    tlvs = tlvsJson(info.tlvs, crc32c)
-  } catch (err) {
-    const e = err as ProxyProtocolError
-    tlvs = { error: e.code ?? 'ERR', message: e.message }
-  }
+  const tlvs = receivedTlvsJson(info, crc32c)
   return { ...headerFields(header), crc32c, tlvs, rawTlvs: rawTlvsJson(header.tlvs), peer, client }
 }
 
@@ -129,10 +106,7 @@ export async function startEcho(options: EchoOptions = {}): Promise<Echo> {
     answer(socket, record, connections)
   })
   withProxyProtocol(server, {
-    ...(options.trust !== undefined && { trust: options.trust }),
-    ...(options.untrusted !== undefined && { untrusted: options.untrusted }),
-    ...(options.mode !== undefined && { mode: options.mode }),
-    ...(options.headerTimeout !== undefined && { headerTimeout: options.headerTimeout }),
+    ...receiveOptions(options),
     // Checked in connectionRecord instead: a wrong checksum is what echo is there to show.
     verifyChecksum: false,
   })
@@ -151,35 +125,15 @@ export async function run(args: string[]): Promise<number> {
   // --json only makes errors JSON: the records are JSON anyway.
   const parsed = parseCommandArgs(args, {
     help,
-    options: {
-      listen: { type: 'string' },
-      trust: { type: 'string', multiple: true },
-      untrusted: { type: 'string' },
-      mode: { type: 'string' },
-      'header-timeout': { type: 'string' },
-    },
+    options: { listen: { type: 'string' }, ...RECEIVE_FLAGS, 'header-timeout': { type: 'string' } },
   })
   if (parsed === undefined) return 0
   const { values } = parsed
-  if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
-  const { mode, untrusted } = values
-  if (mode !== undefined && mode !== 'require' && mode !== 'optional')
-    throw new UsageError('--mode must be require or optional')
-  if (untrusted !== undefined && untrusted !== 'refuse' && untrusted !== 'direct')
-    throw new UsageError('--untrusted must be refuse or direct')
-
   const echo = await startEcho({
-    listen: values.listen,
-    trust: trustFlag(values.trust),
-    untrusted,
-    mode,
+    listen: required(values.listen, '--listen [HOST:]PORT'),
+    ...receiveFlags(values),
     headerTimeout: positiveInt(values['header-timeout'], '--header-timeout'),
-    onRecord: (record) => process.stdout.write(`${JSON.stringify(record)}\n`),
+    onRecord: stdoutRecord,
   })
-  // Handlers first: a test (or a supervisor) may signal as soon as it reads the line.
-  const stopped = untilSignal()
-  process.stdout.write(`listening on ${echo.address}\n`)
-  await stopped
-  await echo.close()
-  return 0
+  return serveUntilSignal(echo)
 }

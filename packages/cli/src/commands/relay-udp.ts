@@ -11,22 +11,17 @@
  * A reply that starts with an SPP header has it removed before it reaches the client (Tencent EdgeOne's
  * SPP guide: the origin's replies carry the header and the proxy takes it off).
  */
-import dgram from 'node:dgram'
+import type dgram from 'node:dgram'
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { encode, encodeSpp, parseSpp, type Tlv } from '@proxyproto/core'
+import { commonFamily } from '@proxyproto/node/adapter'
 import type { HostPort } from '../address.js'
-import { formatHostPort } from '../address.js'
-import { parseCommandArgs } from '../args.js'
+import { parseCommandArgs, required } from '../args.js'
+import { bindDatagram, closeDatagram, createDatagramSocket, UDP_FLAGS } from '../datagram.js'
 import { UsageError } from '../errors.js'
-import {
-  formatPeer,
-  type ListenInput,
-  positiveInt,
-  resolveListen,
-  resolveTarget,
-  untilSignal,
-} from '../server.js'
+import { serveUntilSignal, stderrLog } from '../serve.js'
+import { formatPeer, type ListenInput, positiveInt, resolveListen, resolveTarget } from '../server.js'
 import { parseTlvFlags } from '../tlv-flags.js'
 
 export type UdpFraming = 'v2' | 'v2-first' | 'spp'
@@ -102,8 +97,6 @@ interface Flow {
   timer: NodeJS.Timeout
 }
 
-const MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
-
 function framingOf(send: unknown): UdpFraming {
   if (send === undefined || send === 'v2' || send === 2) return 'v2'
   if (send === 'v2-first' || send === 'spp') return send
@@ -121,11 +114,10 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   const log = options.onLog ?? (() => {})
   const target = resolveTarget(options.target)
   const targetAddress = isIP(target.host) ? target.host : (await lookup(target.host)).address
-  const targetFamily = isIP(targetAddress) === 6 ? 'udp6' : 'udp4'
   const targetText = formatPeer({ address: target.host, port: target.port })
   const at = resolveListen(options.listen)
   const listenHost = at.host ?? '0.0.0.0'
-  const socket = dgram.createSocket(isIP(listenHost) === 6 ? 'udp6' : 'udp4')
+  const socket = createDatagramSocket(listenHost)
   const flows = new Map<string, Flow>() // least recently used first
   let local = { address: listenHost, port: 0 }
 
@@ -154,7 +146,7 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
 
   function open(key: string, client: { address: string; port: number }): Flow {
     while (flows.size >= maxFlows) end(flows.values().next().value!, 'evicted')
-    const upstream = dgram.createSocket(targetFamily)
+    const upstream = createDatagramSocket(targetAddress)
     const flow: Flow = {
       key,
       client,
@@ -189,24 +181,13 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   }
 
   function header(flow: Flow): Uint8Array | undefined {
-    const c = flow.client
-    const m4 = MAPPED.exec(c.address)?.[1]
-    const clientAddress = m4 ?? c.address
-    if (framing === 'spp') return encodeSpp({ address: clientAddress, port: c.port }, local)
+    // One family for both ends (IPv4-mapped clients of a dual-stack socket as IPv4): the senders' rule.
+    const { family, source, destination } = commonFamily(flow.client, local)
+    if (framing === 'spp') return encodeSpp(source, destination)
     if (framing === 'v2-first' && !flow.first) return undefined
     flow.first = false
-    const family = isIP(clientAddress) === 4 && isIP(local.address) === 4 ? 'IPv4' : 'IPv6'
-    const v6 = (a: string): string => (isIP(a) === 4 ? `::ffff:${a}` : a)
     return encode(
-      {
-        version: 2,
-        command: 'PROXY',
-        family,
-        transport: 'DGRAM',
-        source: { address: family === 'IPv4' ? clientAddress : v6(clientAddress), port: c.port },
-        destination: { address: family === 'IPv4' ? local.address : v6(local.address), port: local.port },
-        tlvs,
-      },
+      { version: 2, command: 'PROXY', family, transport: 'DGRAM', source, destination, tlvs },
       { crc32c },
     )
   }
@@ -222,22 +203,15 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   })
   socket.on('error', () => {}) // ICMP port unreachable etc. on a listening socket: nothing to do
 
-  socket.bind(at.port, listenHost)
-  await new Promise<void>((resolve, reject) => {
-    socket.once('listening', resolve)
-    socket.once('error', reject)
-  })
-  const a = socket.address()
-  local = { address: a.address, port: a.port }
+  const listening = await bindDatagram(socket, { host: listenHost, port: at.port })
+  local = { address: listening.host, port: listening.port }
   return {
     socket,
-    host: a.address,
-    port: a.port,
-    address: formatHostPort(a.address, a.port),
+    ...listening,
     flows: () => flows.size,
     close: async () => {
       for (const flow of [...flows.values()]) end(flow, 'closed')
-      await new Promise<void>((resolve) => socket.close(() => resolve()))
+      await closeDatagram(socket)
     },
   }
 }
@@ -251,8 +225,7 @@ export async function runUdp(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     help: udpHelp,
     options: {
-      udp: { type: 'boolean' },
-      listen: { type: 'string' },
+      ...UDP_FLAGS,
       target: { type: 'string' },
       send: { type: 'string', default: 'v2' },
       tlv: { type: 'string', multiple: true },
@@ -263,25 +236,20 @@ export async function runUdp(args: string[]): Promise<number> {
   })
   if (parsed === undefined) return 0
   const { values } = parsed
-  if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
-  if (values.target === undefined) throw new UsageError('--target HOST:PORT is required')
+  const listen = required(values.listen, '--listen [HOST:]PORT')
+  const target = required(values.target, '--target HOST:PORT')
   const framing = framingOf(values.send)
   const tlvs = parseTlvFlags(values.tlv, 2)
   const json = values.json === true
   const relay = await startUdpRelay({
-    listen: values.listen,
-    target: values.target,
+    listen,
+    target,
     send: framing,
     tlvs,
     crc32c: values.crc32c === true,
     idleTimeout: positiveInt(values['idle-timeout'], '--idle-timeout'),
     maxFlows: positiveInt(values['max-flows'], '--max-flows'),
-    onLog: (e) => process.stderr.write(`${json ? JSON.stringify(e) : formatLog(e)}\n`),
+    onLog: stderrLog(json, formatLog),
   })
-  const stopped = untilSignal()
-  process.stdout.write(`listening on ${relay.address}\n`)
-  const signal = await stopped
-  if (!json) process.stderr.write(`${signal}: closing\n`)
-  await relay.close()
-  return 0
+  return serveUntilSignal(relay, { sayClosing: !json })
 }

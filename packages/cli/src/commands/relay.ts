@@ -14,8 +14,10 @@ import {
   withProxyProtocol,
 } from '@proxyproto/node'
 import type { HostPort } from '../address.js'
-import { parseCommandArgs } from '../args.js'
+import { parseCommandArgs, required } from '../args.js'
 import { formatError, UsageError } from '../errors.js'
+import { receiveOptions } from '../receive-flags.js'
+import { serveUntilSignal, stderrLog } from '../serve.js'
 import {
   Connections,
   closeServer,
@@ -26,7 +28,6 @@ import {
   resolveListen,
   resolveTarget,
   trustFlag,
-  untilSignal,
 } from '../server.js'
 import { parseTlvFlags, parseTlvTypeFlags, TLV_FLAG_HELP } from '../tlv-flags.js'
 import { runUdp } from './relay-udp.js'
@@ -167,10 +168,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 
   const server = net.createServer({ allowHalfOpen: true }, (client) => relay(client))
   if (options.acceptProxy) {
-    withProxyProtocol(server, {
-      ...(options.trust !== undefined && { trust: options.trust }),
-      ...(options.headerTimeout !== undefined && { headerTimeout: options.headerTimeout }),
-    })
+    withProxyProtocol(server, receiveOptions({ trust: options.trust, headerTimeout: options.headerTimeout }))
     server.on(
       'proxyProtocolError',
       (err: ProxyProtocolError, _socket: net.Socket, peer?: { address: string; port: number }) => {
@@ -292,8 +290,8 @@ export async function run(args: string[]): Promise<number> {
   })
   if (parsed === undefined) return 0
   const { values } = parsed
-  if (values.listen === undefined) throw new UsageError('--listen [HOST:]PORT is required')
-  if (values.target === undefined) throw new UsageError('--target HOST:PORT is required')
+  const listen = required(values.listen, '--listen [HOST:]PORT')
+  const target = required(values.target, '--target HOST:PORT')
   const acceptProxy = values['accept-proxy'] === true
   if (!acceptProxy && (values.trust || values['header-timeout'] || values['drop-tlv']))
     throw new UsageError('--trust, --header-timeout and --drop-tlv go with --accept-proxy')
@@ -303,8 +301,8 @@ export async function run(args: string[]): Promise<number> {
 
   const json = values.json === true
   const relay = await startRelay({
-    listen: values.listen,
-    target: values.target,
+    listen,
+    target,
     send: version,
     tlvs,
     dropTlvs: parseTlvTypeFlags(values['drop-tlv']),
@@ -312,13 +310,7 @@ export async function run(args: string[]): Promise<number> {
     acceptProxy,
     trust: trustFlag(values.trust),
     headerTimeout: positiveInt(values['header-timeout'], '--header-timeout'),
-    onLog: (e) => process.stderr.write(`${json ? JSON.stringify(e) : formatLog(e)}\n`),
+    onLog: stderrLog(json, formatLog),
   })
-  // Handlers first: a test (or a supervisor) may signal as soon as it reads the line.
-  const stopped = untilSignal()
-  process.stdout.write(`listening on ${relay.address}\n`)
-  const signal = await stopped
-  if (!json) process.stderr.write(`${signal}: closing\n`)
-  await relay.close()
-  return 0
+  return serveUntilSignal(relay, { sayClosing: !json })
 }
