@@ -113,9 +113,10 @@ export function parseIPv6(b: ArrayLike<number>, s: number, e: number): number {
   while (p < e) {
     const start = p
     let value = 0
-    let v: number
-    // A group's hex digits; more than 4 is caught below (and cannot overflow: the line is at most 107 bytes).
-    while (p < e && (v = hex[b[p]!]!) >= 0) {
+    // A group's hex digits, all of them: more than 4 is caught below (value only wraps, never throws).
+    while (p < e) {
+      let v = hex[b[p]!]!
+      if (v < 0) break
       if (v > 15) {
         v -= 16
         plain = false // an upper-case digit
