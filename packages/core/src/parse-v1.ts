@@ -202,8 +202,9 @@ let canonical = IPV6_INVALID
  * ends first.
  */
 function ipv6Field(b: Uint8Array, s: number, limit: number): number {
+  const text = IPV6_TEXT // a local: a module-level binding is reloaded and checked at every use
   let p = s
-  while (p < limit && IPV6_TEXT[b[p]!] === 1) p++
+  while (p < limit && text[b[p]!] === 1) p++
   if (p === limit) {
     // Cut short: can more bytes still make it an address?
     if (p - s > IPV6_MAX_TEXT || !isIPv6Prefix(b, s, p)) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
