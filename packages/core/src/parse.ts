@@ -61,15 +61,27 @@ export function parse(input: Uint8Array, options?: ParseOptions): ParseResult {
 function parseWith(input: Uint8Array, maxHeaderSize: number, v1: boolean, v2: boolean, verifyChecksum: boolean): ParseResult {
   if (!(input instanceof Uint8Array)) fail(ErrorCodes.INVALID_INPUT, 'parse input must be a Uint8Array or Buffer')
   const n = input.length
+  // The common cases first, small enough for V8 to inline into parse(): a whole v2 signature (§2.2) or a
+  // whole "PROXY" (§2.1) of an allowed version, its bytes as literals (a module-level table is reloaded and
+  // checked at every use). Everything else, prefixes and refusals included, is identify()'s to judge.
+  if (n >= 12 && v2 && input[0] === 0x0d && input[1] === 0x0a && input[2] === 0x0d && input[3] === 0x0a && input[4] === 0x00 && input[5] === 0x0d) {
+    if (input[6] === 0x0a && input[7] === 0x51 && input[8] === 0x55 && input[9] === 0x49 && input[10] === 0x54 && input[11] === 0x0a) {
+      return parseV2(input, maxHeaderSize, verifyChecksum)
+    }
+  } else if (n >= 5 && v1 && input[0] === 0x50 && input[1] === 0x52 && input[2] === 0x4f && input[3] === 0x58 && input[4] === 0x59) {
+    return parseV1(input, maxHeaderSize)
+  }
+  return identify(input, n, maxHeaderSize, v1, v2, verifyChecksum)
+}
+
+/** Which header, if any, `input` starts with, when it is not a whole signature of an allowed version. */
+function identify(input: Uint8Array, n: number, maxHeaderSize: number, v1: boolean, v2: boolean, verifyChecksum: boolean): ParseResult {
   if (n === 0) return INCOMPLETE
   const first = input[0]
   if (first === 0x0d) {
     // v2: identified by its 12-byte signature (§2.2).
-    if (n >= 12) {
-      // The whole signature, as literals (a module-level table is reloaded and checked at every use).
-      if (input[1] !== 0x0a || input[2] !== 0x0d || input[3] !== 0x0a || input[4] !== 0x00 || input[5] !== 0x0d || input[6] !== 0x0a) return ABSENT
-      if (input[7] !== 0x51 || input[8] !== 0x55 || input[9] !== 0x49 || input[10] !== 0x54 || input[11] !== 0x0a) return ABSENT
-    } else for (let i = 1; i < n; i++) if (input[i] !== V2_SIGNATURE[i]) return ABSENT
+    const k = Math.min(n, 12)
+    for (let i = 1; i < k; i++) if (input[i] !== V2_SIGNATURE[i]) return ABSENT
     if (!v2) {
       // A header of a version the caller does not accept is an error, not application data.
       if (n >= 6) fail(ErrorCodes.VERSION_NOT_ALLOWED, 'PROXY header version is not allowed', 0)
@@ -80,9 +92,8 @@ function parseWith(input: Uint8Array, maxHeaderSize: number, v1: boolean, v2: bo
   }
   if (first === 0x50) {
     // v1: the five bytes "PROXY" identify it (§2.1); what follows them is parseV1's to judge.
-    if (n >= 5) {
-      if (input[1] !== 0x52 || input[2] !== 0x4f || input[3] !== 0x58 || input[4] !== 0x59) return ABSENT // "ROXY"
-    } else for (let i = 1; i < n; i++) if (input[i] !== PROXY[i]) return ABSENT
+    const k = Math.min(n, 5)
+    for (let i = 1; i < k; i++) if (input[i] !== PROXY[i]) return ABSENT
     if (!v1) {
       if (n >= 6) fail(ErrorCodes.VERSION_NOT_ALLOWED, 'PROXY header version is not allowed', 0)
       return INCOMPLETE
