@@ -3,10 +3,10 @@
  * taken off before any protocol parser sees a byte, and then reports the real client.
  *
  * How (Node documents that user code may emit a server's 'connection' event to hand it a socket): the server's 'connection' event is held back
- * until the header is read; the header is read in paused mode ('readable' + read()), the bytes after it
- * are unshift()ed, and the socket is handed to the server's own listeners without resume(), so HTTP/1,
- * TLS and HTTP/2 (which read what is already buffered) receive every byte in order. After the hand-off
- * none of our listeners remain on the socket: no per-request or per-byte cost.
+ * until the header is read; the header is read by a push() hook on Node (fast-paths.ts) or in paused mode
+ * ('readable' + read(), then unshift()) elsewhere, and the socket is handed to the server's own listeners
+ * without resume(), so HTTP/1, TLS and HTTP/2 (which read what is already buffered) receive every byte in
+ * order. After the hand-off none of our listeners remain on the socket: no per-request or per-byte cost.
  */
 import { ErrorCodes, type ProxyHeader, ProxyProtocolError } from '@proxyproto/core'
 import { Socket as DgramSocket } from 'node:dgram'
