@@ -14,6 +14,7 @@
  *                                              about 15 s, and it writes nothing. For checking that the
  *                                              benchmark works (the docs test runs it), not for figures
  *   node bench/server.mjs --modes=close        HTTP modes: keep-alive, close (default both)
+ *   node bench/server.mjs --pin                server children on CPU 1, HAProxy, wrk and clients on CPU 0 (taskset)
  *   node bench/server.mjs --build=<path>       also time another build of @proxyproto/node (its dist/index.js)
  *                                              in the same HTTP rounds, to measure a change
  *   node bench/server.mjs --profile            HTTP connection-per-request only, server children under
@@ -47,8 +48,10 @@ const { values: args } = parseArgs({
     modes: { type: 'string' },
     quick: { type: 'boolean' },
     build: { type: 'string' },
+    pin: { type: 'boolean', default: false },
   },
 })
+if (args.pin) process.env.BENCH_PIN = '1' // read by harness.mjs (PIN) when it starts a process
 // Read by http-overhead.mjs, imported after it is set, and by the server child it starts.
 if (args.build) process.env.PROXYPROTO_NODE_BUILD = resolve(args.build)
 const { default: httpOverhead, CONTROL_BAND, httpTargets, MODES, VARIANTS } = await import('./server/http-overhead.mjs')
@@ -108,6 +111,9 @@ p(
 )
 p()
 p(`- Machine: ${m.cpu} × ${m.cores} logical cores (${m.platform}), shared with other work: expect noise`)
+p(
+  `- CPU pinning: ${process.env.BENCH_PIN === '1' ? 'server children on CPU 1, HAProxy, wrk and clients on CPU 0 (`--pin`)' : 'none (the scheduler places every process)'}`,
+)
 p(`- Node ${m.node} (V8 ${m.v8}); ${m.haproxy ?? 'HAProxy: not found'}; ${m.wrk ?? 'wrk: not found'}`)
 p(
   `- Packages: @proxyproto/node ${versions.proxyprotoNode} (built dist), ws ${versions.ws}, findhit-proxywrap ${versions.findhit}`,

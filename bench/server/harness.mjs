@@ -66,6 +66,21 @@ function withNofile(cmd, args, cpus) {
   ]
 }
 
+/**
+ * CPU pinning (`bench/server.mjs --pin`, which sets BENCH_PIN=1): the server children on CPU 1, HAProxy, wrk
+ * and the client processes on CPU 0, so the server measured never shares its core with the load it serves
+ * nor migrates between cores mid-run. Off by default; undefined everywhere means "not pinned".
+ */
+export const PIN = {
+  get server() {
+    return pinned() ? '1' : undefined
+  },
+  get load() {
+    return pinned() ? '0' : undefined
+  },
+}
+const pinned = () => process.env.BENCH_PIN === '1' && cpus().length >= 2
+
 // ---------------------------------------------------------------------------------------------------
 // Process tracking
 

@@ -22,6 +22,7 @@ import {
   log,
   median,
   nextSource,
+  PIN,
   runWrk,
   startHaproxy,
   startNode,
@@ -73,17 +74,17 @@ export default async function httpOverhead(o = {}) {
   try {
     for (const v of VARIANTS) {
       const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, v.key)}`] : []
-      servers.set(v.key, await startNode(join(HERE, 'servers', v.script), [], { name: v.key, nodeArgs }))
+      servers.set(v.key, await startNode(join(HERE, 'servers', v.script), [], { name: v.key, nodeArgs, cpus: PIN.server }))
     }
 
     // One run: a fresh HAProxy in front of the variant's server, wrk, the server's CPU time.
     const run = async (v, mode, seconds) => {
       const server = servers.get(v.key)
       const source = nextSource()
-      const haproxy = await startHaproxy({ serverPort: server.ready.port, source, send: v.send })
+      const haproxy = await startHaproxy({ serverPort: server.ready.port, source, send: v.send, cpus: PIN.load })
       try {
         const before = (await server.call('cpu')).cpu
-        const r = await runWrk(wrkArgs(mode, haproxy.port, seconds))
+        const r = await runWrk(wrkArgs(mode, haproxy.port, seconds), { cpus: PIN.load })
         const after = (await server.call('cpu')).cpu
         const cpuUs = after.user + after.system - before.user - before.system
         return { ...r, source, cpuPerRequestUs: r.requests ? cpuUs / r.requests : undefined }

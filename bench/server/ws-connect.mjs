@@ -8,7 +8,7 @@
  * server reports (the client for ours, the balancer for plain).
  */
 import { join } from 'node:path'
-import { HERE, isMain, log, median, nextSource, startHaproxy, startNode } from './harness.mjs'
+import { HERE, isMain, log, median, nextSource, PIN, startHaproxy, startNode } from './harness.mjs'
 
 export const WS_VARIANTS = [
   { key: 'plain', label: 'ws on plain http', arg: 'plain', send: 'none', client: false },
@@ -28,14 +28,14 @@ export default async function wsConnect(o = {}) {
   let client
   try {
     for (const v of WS_VARIANTS) {
-      servers.set(v.key, await startNode(join(HERE, 'servers', 'ws.mjs'), [v.arg], { name: `ws-${v.key}` }))
+      servers.set(v.key, await startNode(join(HERE, 'servers', 'ws.mjs'), [v.arg], { name: `ws-${v.key}`, cpus: PIN.server }))
     }
-    client = await startNode(join(HERE, 'clients', 'ws-client.mjs'), [], { name: 'ws-client' })
+    client = await startNode(join(HERE, 'clients', 'ws-client.mjs'), [], { name: 'ws-client', cpus: PIN.load })
 
     const run = async (v, count, localAddress) => {
       const server = servers.get(v.key)
       const source = nextSource()
-      const haproxy = await startHaproxy({ serverPort: server.ready.port, source, send: v.send })
+      const haproxy = await startHaproxy({ serverPort: server.ready.port, source, send: v.send, cpus: PIN.load })
       try {
         const before = (await server.call('cpu')).cpu
         const r = await client.call('run', {

@@ -256,6 +256,14 @@ const RULES: Rule[] = [
     },
   },
   {
+    match: /^dnsdist --supervised --disable-syslog -C dnsdist\.conf$/,
+    file: /examples\/dns/,
+    plan: {
+      kind: 'excluded',
+      why: 'dnsdist with the lua block below saved as dnsdist.conf: not started here; test/dnsdist.test.ts runs the example behind real dnsdist with these flags and that configuration (helpers/dnsdist.ts)',
+    },
+  },
+  {
     match: /^dig @127\.0\.0\.1 -p 5353 /,
     plan: {
       kind: 'excluded',
@@ -492,6 +500,8 @@ const PROGRAMS = new Set([
   'sudo',
   'deno',
   'bun',
+  'dnsdist',
+  'turbo',
 ])
 
 export function isCommandSpan(text: string): boolean {

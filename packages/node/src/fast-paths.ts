@@ -12,7 +12,14 @@
  *    socket sees the first bytes as they arrive, without switching the stream to paused mode ('readable'
  *    listener, read(), unshift(), and the nextTick hops each of those schedules): the bytes after the
  *    header go on to the real push() untouched. Checked per socket, since it depends on the socket's state.
+ * 3. Pushing after the hand-off: when the server's one 'connection' listener is Node's own HTTP/1 one
+ *    (lib/_http_server.js `connectionListener`, recognised by identity), it makes the socket flowing with
+ *    `socket.on('data')` before it returns, so bytes pushed after it are emitted to its parser at once
+ *    (Readable's addChunk: flowing, nothing buffered, a 'data' listener), where bytes pushed before it wait
+ *    in the stream's buffer for three ticks (emitReadable_, maybeReadMore_, resume_). Any other listener
+ *    (TLS, HTTP/2, user code that may hand the handle to another stream) gets the bytes before the hand-off.
  */
+import { Server as HttpServer } from 'node:http'
 import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 
@@ -48,6 +55,23 @@ export const fastPaths = {
   peername: peernameWorks(),
   /** Allow the push() hook where a socket passes canHookPush (false: always the paused-mode path). */
   push: onNode,
+  /** Push the bytes after the header once the server has the socket, where pushesAfterHandOff says so. */
+  afterHandOff: onNode,
+}
+
+/** Node's HTTP/1 'connection' listener, read off a server made once, at load. */
+const httpConnectionListener: unknown = onNode ? new HttpServer().listeners('connection')[0] : undefined
+
+/**
+ * True when `server`'s only 'connection' listener is Node's HTTP/1 one (see 3. above). EventEmitter keeps a
+ * lone listener as the function itself in `_events`: one property read per connection.
+ */
+export function pushesAfterHandOff(server: object): boolean {
+  return (
+    fastPaths.afterHandOff &&
+    httpConnectionListener !== undefined &&
+    (server as { _events?: Record<string | symbol, unknown> })._events?.connection === httpConnectionListener
+  )
 }
 
 /** Node's onStreamRead, once a socket's handle has shown it. */

@@ -3,16 +3,16 @@
  * taken off before any protocol parser sees a byte, and then reports the real client.
  *
  * How (Node documents that user code may emit a server's 'connection' event to hand it a socket): the server's 'connection' event is held back
- * until the header is read; the header is read in paused mode ('readable' + read()), the bytes after it
- * are unshift()ed, and the socket is handed to the server's own listeners without resume(), so HTTP/1,
- * TLS and HTTP/2 (which read what is already buffered) receive every byte in order. After the hand-off
- * none of our listeners remain on the socket: no per-request or per-byte cost.
+ * until the header is read; the header is read by a push() hook on Node (fast-paths.ts) or in paused mode
+ * ('readable' + read(), then unshift()) elsewhere, and the socket is handed to the server's own listeners
+ * without resume(), so HTTP/1, TLS and HTTP/2 (which read what is already buffered) receive every byte in
+ * order. After the hand-off none of our listeners remain on the socket: no per-request or per-byte cost.
  */
 import { ErrorCodes, type ProxyHeader, ProxyProtocolError } from '@proxyproto/core'
 import { Socket as DgramSocket } from 'node:dgram'
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer, type TLSSocket } from 'node:tls'
-import { canHookPush, streamPush } from './fast-paths.js'
+import { canHookPush, pushesAfterHandOff, streamPush } from './fast-paths.js'
 import { servesInjectedConnections, terminatesTlsNatively, withFrontListener } from './front-listener.js'
 import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './info.js'
 import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -269,16 +269,25 @@ function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding)
   // From here on the bytes are the server's; a FIN is still watched until the hand-off (pushAccepted).
   this.push = pushAccepted
   let header: ProxyHeader | null = null
+  let rest = buffered
   if (result.status === 'absent') {
     if (stateOf(p).options.mode !== 'optional') {
       refuseMissing(p)
       return false
     }
-    streamPush.call(this, buffered)
   } else {
     header = result.header
-    if (result.length < buffered.length) streamPush.call(this, buffered.subarray(result.length))
+    rest = buffered.subarray(result.length)
   }
+  const state = stateOf(p)
+  // Node's HTTP/1 server reads in flowing mode from inside its 'connection' listener: bytes pushed after the
+  // hand-off reach its parser at once (fast-paths.ts, 3.). Not with an onHeader hook: it may answer later.
+  if (state.options.onHeader === undefined && pushesAfterHandOff(state.server)) {
+    accept(p, header, undefined)
+    if (rest.length > 0 && !this.destroyed) streamPush.call(this, rest)
+    return true
+  }
+  if (rest.length > 0) streamPush.call(this, rest)
   accept(p, header, undefined)
   return true
 }

@@ -4,10 +4,11 @@
  * connection); on Deno and Bun the public paths must be; and the public paths, forced, must behave the same.
  */
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 import { getProxyInfo, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { canHookPush, fastPaths, streamPush } from '../src/fast-paths.js'
+import { canHookPush, fastPaths, pushesAfterHandOff, streamPush } from '../src/fast-paths.js'
 import { CLIENT, CLIENT6, closedWithin, closeServer, connect, listen, readAll, v1, v2, waitFor } from './helpers.js'
 
 const runtime = (globalThis as { Bun?: unknown }).Bun !== undefined ? 'bun' : (globalThis as { Deno?: unknown }).Deno !== undefined ? 'deno' : 'node'
@@ -83,6 +84,21 @@ describe('fast paths', () => {
     expect(h.seen[0]).toMatchObject({ address: CLIENT.address, port: CLIENT.port, family: 'IPv4', data: 'hello' })
   })
 
+  it.runIf(runtime === 'node')(`pushes after the hand-off only to Node's own HTTP/1 connection listener on Node ${process.version} (if this fails, Node changed how http.Server listens)`, () => {
+    const plain = http.createServer()
+    expect(pushesAfterHandOff(plain), "http.Server's 'connection' listener is no longer recognised").toBe(true)
+    expect(pushesAfterHandOff(withProxyProtocol(http.createServer()))).toBe(true)
+    const watched = http.createServer()
+    watched.on('connection', () => {})
+    expect(pushesAfterHandOff(watched)).toBe(false) // another listener could hand the socket on
+    expect(pushesAfterHandOff(https.createServer())).toBe(false)
+    expect(pushesAfterHandOff(net.createServer(() => {}))).toBe(false)
+  })
+
+  it.runIf(runtime !== 'node')(`never pushes after the hand-off on ${runtime}`, () => {
+    expect(pushesAfterHandOff(http.createServer())).toBe(false)
+  })
+
   it('hooks only a fresh socket: not one already flowing, ended or holding buffered bytes', async () => {
     const server = net.createServer()
     open.push(server)
@@ -105,6 +121,7 @@ describe.each([
   const setup = () => {
     fastPaths.peername &&= fast
     fastPaths.push = fast
+    fastPaths.afterHandOff &&= fast
   }
 
   it('delivers the client and every byte after a v1 or v2 header, whole or split byte by byte', async () => {
@@ -139,12 +156,17 @@ describe.each([
     expect(h.seen).toEqual([])
   })
 
-  it('serves http with the client as req.socket.remoteAddress', async () => {
+  it('serves http with the client as req.socket.remoteAddress, with and without a connection listener of its own', async () => {
     setup()
     const server = withProxyProtocol(http.createServer((req, res) => res.end(`${req.socket.remoteAddress}:${req.socket.remotePort}`)))
     open.push(server)
     const port = await listen(server)
     const reply = await send(port, Buffer.concat([v2(), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]))
     expect(reply).toMatch(/\r\n\r\n203\.0\.113\.7:51234$/)
+    const connections: string[] = []
+    server.on('connection', (s: net.Socket) => connections.push(s.remoteAddress!))
+    const again = await send(port, Buffer.concat([v2(), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]))
+    expect(again).toMatch(/\r\n\r\n203\.0\.113\.7:51234$/)
+    expect(connections).toEqual(['203.0.113.7'])
   })
 })

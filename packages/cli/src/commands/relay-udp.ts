@@ -181,11 +181,12 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   }
 
   function header(flow: Flow): Uint8Array | undefined {
+    // v2-first: every datagram after a flow's first goes bare, before any work on the addresses.
+    if (framing === 'v2-first' && !flow.first) return undefined
+    flow.first = false
     // One family for both ends (IPv4-mapped clients of a dual-stack socket as IPv4): the senders' rule.
     const { family, source, destination } = commonFamily(flow.client, local)
     if (framing === 'spp') return encodeSpp(source, destination)
-    if (framing === 'v2-first' && !flow.first) return undefined
-    flow.first = false
     return encode(
       { version: 2, command: 'PROXY', family, transport: 'DGRAM', source, destination, tlvs },
       { crc32c },
