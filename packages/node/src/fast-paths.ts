@@ -23,6 +23,13 @@ import { Server as HttpServer } from 'node:http'
 import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 
+/**
+ * net.Socket's own _destroy: a socket read through the push() hook has an own `_destroy` (the stream
+ * implementer's hook every destroy() goes through) instead of 'error' and 'close' listeners while its header
+ * is read, and gets this one back after.
+ */
+export const socketDestroy = Socket.prototype._destroy
+
 /** Readable.prototype.push: what a socket's own push() hook hands bytes on to. */
 export const streamPush: (this: Readable, chunk: unknown, encoding?: BufferEncoding) => boolean = Readable.prototype.push
 

@@ -12,7 +12,7 @@ import { ErrorCodes, type ProxyHeader, ProxyProtocolError } from '@proxyproto/co
 import { Socket as DgramSocket } from 'node:dgram'
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer, type TLSSocket } from 'node:tls'
-import { canHookPush, pushesAfterHandOff, streamPush } from './fast-paths.js'
+import { canHookPush, pushesAfterHandOff, socketDestroy, streamPush } from './fast-paths.js'
 import { servesInjectedConnections, terminatesTlsNatively, withFrontListener } from './front-listener.js'
 import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './info.js'
 import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -182,14 +182,16 @@ function onConnection(state: State, socket: Socket): void {
     state.pending.push(p)
     state.stats.pending++
     if (canHookPush(socket)) {
-      // The first bytes come to pushHeader as Node reads them (fast-paths.ts); a FIN comes as push(null).
+      // The first bytes come to pushHeader as Node reads them (fast-paths.ts); a FIN comes as push(null),
+      // a reset or any other end through destroy(), which calls destroyPending: no listener to add or remove.
       ;(socket as Sock).push = pushHeader
+      socket._destroy = destroyPending
     } else {
       socket.on('readable', onReadable)
       socket.on('end', onEnd)
+      socket.on('error', onError)
+      socket.on('close', onClose)
     }
-    socket.on('error', onError)
-    socket.on('close', onClose)
   } else if (state.options.untrusted === 'direct' && cause === undefined) {
     // Served as a plain connection: nothing is read, so a header it sends is just application data.
     state.stats.direct++
@@ -313,6 +315,19 @@ function onEnd(this: Sock): void {
   refusePending(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'peer ended the connection before the PROXY header was complete'))
 }
 
+/**
+ * Every destroy() of a socket read through the push() hook comes here while its header is pending: a read
+ * error (ECONNRESET) or anything else that ends it. The error becomes the refusal's cause (or the socket a
+ * health check) instead of an 'error' event, which no one listens to yet.
+ */
+function destroyPending(this: Sock, err: Error | null, callback: (error?: Error | null) => void): void {
+  this._destroy = socketDestroy
+  socketDestroy.call(this, null, callback)
+  const p = this[kPending]
+  if (p === undefined || healthCheck(p)) return
+  refusePending(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause: err ?? undefined }))
+}
+
 function onError(this: Sock, err: unknown): void {
   const p = this[kPending]
   if (p) p.lastError = err // 'close' follows
@@ -353,13 +368,15 @@ function settle(p: Waiting): void {
   socket[kPending] = undefined
   p.queue.remove(p)
   stateOf(p).stats.pending--
-  if (socket.push !== streamPush) socket.push = streamPush
-  else {
+  if (socket.push !== streamPush) {
+    socket.push = streamPush
+    socket._destroy = socketDestroy
+  } else {
     socket.removeListener('readable', onReadable)
     socket.removeListener('end', onEnd)
+    socket.removeListener('error', onError)
+    socket.removeListener('close', onClose)
   }
-  socket.removeListener('error', onError)
-  socket.removeListener('close', onClose)
 }
 
 /** Refuses a connection still waiting for its header (core's `fail` is a different thing: it throws a parse error). */

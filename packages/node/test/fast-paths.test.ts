@@ -156,6 +156,21 @@ describe.each([
     expect(h.seen).toEqual([])
   })
 
+  it('refuses a connection reset inside its header, and keeps serving', async () => {
+    setup()
+    const h = await start()
+    const errors: string[] = []
+    h.server.on('proxyProtocolError', (e: { code: string }) => errors.push(e.code))
+    const c = await connect(h.port)
+    c.write(v2().subarray(0, 20))
+    await waitFor(() => proxyProtocolStats(h.server)!.pending === 1, 'the partial header to be pending')
+    c.resetAndDestroy()
+    await waitFor(() => errors.length === 1 && proxyProtocolStats(h.server)!.pending === 0, 'the refusal')
+    expect(errors).toEqual(['ERR_PROXY_CONNECTION_CLOSED'])
+    expect(await send(h.port, Buffer.concat([v2(), Buffer.from('next')]))).toBe('bye')
+    expect(h.seen.map((x) => x.data)).toEqual(['next'])
+  })
+
   it('serves http with the client as req.socket.remoteAddress, with and without a connection listener of its own', async () => {
     setup()
     const server = withProxyProtocol(http.createServer((req, res) => res.end(`${req.socket.remoteAddress}:${req.socket.remotePort}`)))
