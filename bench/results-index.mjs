@@ -11,6 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const PARTS = [
   ['parse.md', 'npm run bench:parse'],
   ['server.md', 'npm run bench:server'],
+  ['instructions.md', 'npm run bench:instructions'],
 ]
 
 export async function writeResultsIndex() {
@@ -18,7 +19,7 @@ export async function writeResultsIndex() {
     '# Benchmark results',
     '',
     'Generated from the latest complete runs (`bench/results/*.md`, with raw numbers in the `.json` beside',
-    'each). `npm run bench` runs both; each section names its machine, Node version and command. These are',
+    'each). `npm run bench` runs all three; each section names its machine, Node version and command. These are',
     'benchmarks, not tests: a slow result is reported, never failed. `BENCH_QUICK=1 npm run bench` is their',
     'quick mode: short runs that write nothing, for checking that they work.',
     '',

@@ -14,7 +14,8 @@
  *                                              about 15 s, and it writes nothing. For checking that the
  *                                              benchmark works (the docs test runs it), not for figures
  *   node bench/server.mjs --modes=close        HTTP modes: keep-alive, close (default both)
- *   node bench/server.mjs --pin                server children on CPU 1, HAProxy, wrk and clients on CPU 0 (taskset)
+ *   node bench/server.mjs --no-pin             no CPU pinning (by default, on 2+ cores, the server children run on
+ *                                              CPU 1 and HAProxy, wrk and the clients on CPU 0, with taskset)
  *   node bench/server.mjs --build=<path>       also time another build of @proxyproto/node (its dist/index.js)
  *                                              in the same HTTP rounds, to measure a change
  *   node bench/server.mjs --profile            HTTP connection-per-request only, server children under
@@ -48,10 +49,11 @@ const { values: args } = parseArgs({
     modes: { type: 'string' },
     quick: { type: 'boolean' },
     build: { type: 'string' },
-    pin: { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 })
-if (args.pin) process.env.BENCH_PIN = '1' // read by harness.mjs (PIN) when it starts a process
+process.env.BENCH_PIN = args.pin ? '1' : '0' // read by harness.mjs (PIN) when it starts a process
 // Read by http-overhead.mjs, imported after it is set, and by the server child it starts.
 if (args.build) process.env.PROXYPROTO_NODE_BUILD = resolve(args.build)
 const { default: httpOverhead, CONTROL_BAND, httpTargets, MODES, VARIANTS } = await import('./server/http-overhead.mjs')
@@ -112,7 +114,7 @@ p(
 p()
 p(`- Machine: ${m.cpu} × ${m.cores} logical cores (${m.platform}), shared with other work: expect noise`)
 p(
-  `- CPU pinning: ${process.env.BENCH_PIN === '1' ? 'server children on CPU 1, HAProxy, wrk and clients on CPU 0 (`--pin`)' : 'none (the scheduler places every process)'}`,
+  `- CPU pinning: ${process.env.BENCH_PIN === '1' ? 'server children on CPU 1, HAProxy, wrk and clients on CPU 0 (the default; `--no-pin` turns it off)' : 'none (the scheduler places every process)'}`,
 )
 p(`- Node ${m.node} (V8 ${m.v8}); ${m.haproxy ?? 'HAProxy: not found'}; ${m.wrk ?? 'wrk: not found'}`)
 p(

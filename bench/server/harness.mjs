@@ -67,9 +67,9 @@ function withNofile(cmd, args, cpus) {
 }
 
 /**
- * CPU pinning (`bench/server.mjs --pin`, which sets BENCH_PIN=1): the server children on CPU 1, HAProxy, wrk
- * and the client processes on CPU 0, so the server measured never shares its core with the load it serves
- * nor migrates between cores mid-run. Off by default; undefined everywhere means "not pinned".
+ * CPU pinning (bench/server.mjs sets BENCH_PIN=1 unless `--no-pin`): the server children on CPU 1, HAProxy,
+ * wrk and the client processes on CPU 0, so the server measured never shares its core with the load it
+ * serves nor migrates between cores mid-run. Undefined everywhere means "not pinned".
  */
 export const PIN = {
   get server() {

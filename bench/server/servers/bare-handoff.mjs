@@ -1,0 +1,26 @@
+/**
+ * The least a hand-off through the push() hook can do, for the instruction-count benchmark's floor: it
+ * trusts everyone, reads a fixed 28-byte v2 PROXY TCP4 header without validating a byte, has no header
+ * timeout, no stats and no error handling. Not something to run in front of real traffic: it measures what
+ * @proxyproto/node's own work (validation, trust, timeouts, refusals) costs on top of the hand-off itself.
+ */
+import { Readable } from 'node:stream'
+
+const streamPush = Readable.prototype.push
+
+export function withBareHandoff(server) {
+  const emit = server.emit
+  server.emit = function (event, a, b) {
+    if (event !== 'connection') return emit.call(this, event, a, b)
+    a.push = function (chunk) {
+      this.push = streamPush
+      const c = chunk
+      this._peername = { address: `${c[16]}.${c[17]}.${c[18]}.${c[19]}`, port: (c[24] << 8) | c[25], family: 'IPv4' }
+      emit.call(server, 'connection', this)
+      if (c.length > 28) streamPush.call(this, c.subarray(28))
+      return true
+    }
+    return true
+  }
+  return server
+}
