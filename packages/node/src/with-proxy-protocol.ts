@@ -272,8 +272,9 @@ function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding)
   this.push = pushAccepted
   let header: ProxyHeader | null = null
   let rest = buffered
+  const state = stateOf(p)
   if (result.status === 'absent') {
-    if (stateOf(p).options.mode !== 'optional') {
+    if (state.options.mode !== 'optional') {
       refuseMissing(p)
       return false
     }
@@ -281,7 +282,6 @@ function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding)
     header = result.header
     rest = buffered.subarray(result.length)
   }
-  const state = stateOf(p)
   // Node's HTTP/1 server reads in flowing mode from inside its 'connection' listener: bytes pushed after the
   // hand-off reach its parser at once (fast-paths.ts, 3.). Not with an onHeader hook: it may answer later.
   if (state.options.onHeader === undefined && pushesAfterHandOff(state.server)) {
@@ -324,8 +324,12 @@ function destroyPending(this: Sock, err: Error | null, callback: (error?: Error 
   this._destroy = socketDestroy
   socketDestroy.call(this, null, callback)
   const p = this[kPending]
-  if (p === undefined || healthCheck(p)) return
-  refusePending(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause: err ?? undefined }))
+  if (p !== undefined && !healthCheck(p)) refuseClosed(p, err ?? undefined)
+}
+
+/** Refuses a connection that closed (reset, or destroyed) before its header was complete; `cause` is why. */
+function refuseClosed(p: Waiting, cause: unknown): void {
+  refusePending(p, new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause }))
 }
 
 function onError(this: Sock, err: unknown): void {
@@ -335,10 +339,7 @@ function onError(this: Sock, err: unknown): void {
 
 function onClose(this: Sock): void {
   const p = this[kPending]
-  if (p && !healthCheck(p)) {
-    const error = new ProxyProtocolError(ErrorCodes.CONNECTION_CLOSED, 'connection closed before the PROXY header was complete', { cause: p.lastError })
-    refusePending(p, error)
-  }
+  if (p && !healthCheck(p)) refuseClosed(p, p.lastError)
 }
 
 type Waiting = Pending<State>
