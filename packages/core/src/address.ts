@@ -81,91 +81,121 @@ for (let i = 0; i < 16; i++) {
   if (i > 9) HEX_VALUE['ABCDEF'.charCodeAt(i - 10)] = 16 + i
 }
 
-/** parseIPv6: not an address. */
-export const IPV6_INVALID = -1
-/** parseIPv6: an address, in words, but not written as Node writes it (`2001:DB8::0001`). */
+/** ipv6Form: the text scanIPv6 last read as a whole address is not written as Node writes it (`2001:DB8::0001`). */
 export const IPV6_VALID = 0
-/** parseIPv6: an address whose text is already exactly Node's (libuv inet_ntop) form. */
+/** ipv6Form: the text is already exactly Node's (libuv inet_ntop) form, so it can be taken as it is. */
 export const IPV6_CANONICAL = 1
 
+/** What scanIPv6 said of the form of the last whole address it read (IPV6_VALID or IPV6_CANONICAL). */
+export let ipv6Form = IPV6_VALID
+
 /**
- * RFC 4291 §2.2 text forms, with an optional trailing dotted quad; no zone ids. Leaves the address in
- * `words` and says whether the text is already canonical, so a caller that needs the canonical string can
- * take the text as it is instead of formatting it again (the common case: balancers write inet_ntop's form).
+ * The one IPv6 rule: RFC 4291 §2.2 text forms, with an optional trailing dotted quad (scanIPv4); no zone ids.
+ * Everything that reads IPv6 text (v1 TCP6 fields, encode's address strings) goes through here.
+ *
+ * Reads b[s..end) until `end` or the first byte that is not IPv6 text (a hex digit, ':' or '.'), in one pass.
+ * Returns where it stopped when b[s..stop) is a whole address, leaving the address in `words` and in
+ * `ipv6Form` whether the text is already canonical (so a caller that needs the canonical string can take the
+ * text as it is instead of formatting it again: the common case, as balancers write inet_ntop's form).
+ * Returns `ipv6Prefix(stop)` (a number below -1) when the text read is not a whole address but breaks no rule
+ * yet (whether more bytes could still complete it is isIPv6Prefix's question), and -1 as soon as a byte breaks
+ * the rule (a fifth hex digit, a ninth group, ':::', a second '::', a dotted quad not at the end).
  */
-export function parseIPv6(b: ArrayLike<number>, s: number, e: number): number {
-  // Tables in locals and character codes as literals (':' 0x3a, '.' 0x2e): module-level bindings are
-  // mutable module variables that optimized code reloads and checks at every use (measured: this function
-  // is most of a v1 TCP6 parse).
+export function scanIPv6(b: ArrayLike<number>, s: number, end: number): number {
+  // Tables in locals and character codes as literals (':' 0x3a, '.' 0x2e, '0' 0x30): module-level bindings
+  // are mutable module variables that optimized code reloads and checks at every use (measured: this
+  // function is most of a v1 TCP6 parse).
   const hex = HEX_VALUE
   const w = words
-  let n = 0
-  let gap = -1
+  let n = 0 // groups read
+  let gap = -1 // the group index '::' stands before
   let p = s
-  let plain = true // no upper-case hex digit, no group with a leading zero
-  let dotted = false
-  if (e - s < 2) return IPV6_INVALID
-  if (b[p] === 0x3a) {
-    if (b[p + 1] !== 0x3a) return IPV6_INVALID
+  // What the scan saw of the form: 1 an upper-case digit or a leading zero (never canonical), 2 a zero group
+  // written out, 4 a dotted quad (canonical or not only by where the zero runs are).
+  let form = 0
+  if (p < end && b[p] === 0x3a) {
+    if (++p === end) return -2 - p
+    if (b[p] !== 0x3a) return -1 // a leading ':' must be '::'
     gap = 0
-    p += 2
+    p++
   }
-  while (p < e) {
+  for (;;) {
     const start = p
     let value = 0
-    // A group's hex digits, all of them: more than 4 is caught below (value only wraps, never throws).
-    while (p < e) {
-      let v = hex[b[p]!]!
+    let c = 0
+    while (p < end) {
+      c = b[p]!
+      let v = hex[c]!
       if (v < 0) break
       if (v > 15) {
         v -= 16
-        plain = false // an upper-case digit
+        form |= 1 // an upper-case digit
       }
       value = (value << 4) | v
-      p++
+      if (++p - start > 4) return -1
     }
-    const digits = p - start
-    if (digits > 1 && b[start] === 0x30) plain = false // a leading zero
-    if (p < e && b[p] === 0x2e) {
-      // embedded IPv4 takes the last 32 bits
-      if (n > 6) return IPV6_INVALID
-      if (!parseIPv4Bytes(b, start, e, quad)) return IPV6_INVALID
-      w[n++] = (quad[0]! << 8) | quad[1]!
-      w[n++] = (quad[2]! << 8) | quad[3]!
-      dotted = true
+    if (p === start) {
+      // No group here: the text ends after '::' (a whole address), or after a single ':' (not yet one).
+      if (p < end && (c === 0x3a || c === 0x2e)) return -1 // ':::', or a dotted quad without its first octet
+      if (gap !== n) return -2 - p
       break
     }
-    if (digits === 0 || digits > 4 || n === 8) return IPV6_INVALID
+    if (b[start] === 0x30) form |= p - start > 1 ? 1 : 2 // a leading zero, or a zero group written out
+    if (p < end && c === 0x2e) {
+      // The group read was the first octet of a dotted quad, which takes the last 32 bits.
+      if (gap === -1 ? n !== 6 : n > 5) return -1
+      const r = scanIPv4(b, start, end, quad)
+      if (r < 0) return r === -2 - end ? r : -1
+      if (r < end && (hex[b[r]!]! >= 0 || b[r] === 0x3a)) return -1
+      w[n++] = (quad[0]! << 8) | quad[1]!
+      w[n++] = (quad[2]! << 8) | quad[3]!
+      form |= 4
+      p = r
+      break
+    }
+    if (n === (gap === -1 ? 8 : 7)) return -1 // a group too many
     w[n++] = value
-    if (p === e) break
-    if (b[p] !== 0x3a) return IPV6_INVALID
-    p++
-    if (p === e) return IPV6_INVALID // a single trailing colon
+    if (p === end || c !== 0x3a) {
+      if (gap === -1 && n !== 8) return -2 - p
+      break
+    }
+    if (++p === end) return -2 - p
     if (b[p] === 0x3a) {
-      if (gap !== -1) return IPV6_INVALID
+      if (gap !== -1 || n === 8) return -1
       gap = n
       p++
     }
   }
-  if (gap === -1) {
-    if (n !== 8) return IPV6_INVALID
-  } else {
-    if (n > 7) return IPV6_INVALID
+  if (gap !== -1) {
     const tail = n - gap
     for (let i = 0; i < tail; i++) w[7 - i] = w[n - 1 - i]!
     for (let i = gap; i < 8 - tail; i++) w[i] = 0
   }
-  if (!plain) return IPV6_VALID
-  // Canonical when '::' stands exactly for the longest zero run (and is absent when there is none),
-  // and the dotted quad is written exactly when inet_ntop writes one.
-  const run = zeroRun()
-  if (gap === -1 ? run !== -1 : run !== ((gap << 4) | (8 - n))) return IPV6_VALID
-  return dotted === dottedTail(run) ? IPV6_CANONICAL : IPV6_VALID
+  if (form === 0) {
+    // Every group written is non-zero and plain, so the only zero run is the one '::' stands for: canonical
+    // when it stands for two or more words, unless inet_ntop writes this address with a dotted quad
+    // (`::x:y` as ::a.b.c.d, `::ffff:x:y` as ::ffff:a.b.c.d).
+    ipv6Form =
+      gap === -1 || (n < 7 && (gap !== 0 || (n !== 2 && (n !== 3 || w[5] !== 0xffff)))) ? IPV6_CANONICAL : IPV6_VALID
+  } else if ((form & 1) !== 0) ipv6Form = IPV6_VALID
+  else {
+    // Canonical when '::' stands exactly for the longest zero run (and is absent when there is none),
+    // and the dotted quad is written exactly when inet_ntop writes one.
+    const run = zeroRun()
+    if (gap === -1 ? run !== -1 : run !== ((gap << 4) | (8 - n))) ipv6Form = IPV6_VALID
+    else ipv6Form = ((form & 4) !== 0) === dottedTail(run) ? IPV6_CANONICAL : IPV6_VALID
+  }
+  return p
 }
 
-/** parseIPv6 writing the 16 bytes to out[at..at+16). */
+/** The return value of scanIPv6 for text that is not yet a whole address and stopped at `stop`. */
+export function ipv6Prefix(stop: number): number {
+  return -2 - stop
+}
+
+/** b[s..e) is exactly IPv6 text; its 16 bytes go to out[at..at+16). */
 export function parseIPv6Bytes(b: ArrayLike<number>, s: number, e: number, out: Uint8Array, at = 0): boolean {
-  if (parseIPv6(b, s, e) === IPV6_INVALID) return false
+  if (scanIPv6(b, s, e) !== e) return false
   for (let i = 0; i < 8; i++) {
     out[at + i * 2] = words[i]! >> 8
     out[at + i * 2 + 1] = words[i]! & 0xff

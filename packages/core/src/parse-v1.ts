@@ -7,7 +7,7 @@
  * never become a header fails at once and a whole line is read exactly once. The line end is found by
  * the scan itself, not searched for first.
  */
-import { IPV6_CANONICAL, IPV6_INVALID, ipv4Prefix, ipv6Text, isIPv6Prefix, latin1, parseIPv6, scanIPv4 } from './address.js'
+import { IPV6_CANONICAL, ipv4Prefix, ipv6Form, ipv6Prefix, ipv6Text, isIPv6Prefix, latin1, scanIPv4, scanIPv6 } from './address.js'
 import { V1_MAX_LENGTH } from './constants.js'
 import { type ErrorCode, ErrorCodes, fail } from './errors.js'
 import type { ParseResult } from './types.js'
@@ -55,13 +55,13 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
   let src: string
   let dst: string
   if (v6) {
-    p = ipv6Field(b, 11, limit)
-    if (p < 0) return more(n, cap)
-    src = canonical === IPV6_CANONICAL ? latin1(b, 11, p) : ipv6Text()
+    p = scanIPv6(b, 11, limit)
+    if (p < 0 || p === limit || b[p] !== 0x20) return ipv6Cut(b, 11, limit, p, n, cap)
+    src = ipv6Form === IPV6_CANONICAL ? latin1(b, 11, p) : ipv6Text()
     const s = p + 1
-    p = ipv6Field(b, s, limit)
-    if (p < 0) return more(n, cap)
-    dst = canonical === IPV6_CANONICAL ? latin1(b, s, p) : ipv6Text()
+    p = scanIPv6(b, s, limit)
+    if (p < 0 || p === limit || b[p] !== 0x20) return ipv6Cut(b, s, limit, p, n, cap)
+    dst = ipv6Form === IPV6_CANONICAL ? latin1(b, s, p) : ipv6Text()
   } else {
     p = scanIPv4(b, 11, limit)
     if (p < 0 || p === limit || b[p] !== 0x20) return ipv4Cut(b, 11, limit, p, n, cap)
@@ -193,32 +193,20 @@ function ipv4Cut(b: Uint8Array, s: number, limit: number, r: number, n: number, 
   return fieldEnd(b, r, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV4, s)
 }
 
-// What parseIPv6 said of the last TCP6 field (whether its text is already Node's form).
-let canonical = IPV6_INVALID
-
 /**
- * A TCP6 address field from s, followed by SP; parseIPv6 leaves the address for ipv6Text() and says in
- * `canonical` whether the text can be taken as it is. Returns where the field ends, or -1 when the input
- * ends first.
+ * A TCP6 address field from s, where scanIPv6 returned r, is not a whole address followed by SP. Returns
+ * INCOMPLETE when the input ended inside a valid start of one (isIPv6Prefix: the scan only knows it broke
+ * no rule yet), else throws.
  */
-function ipv6Field(b: Uint8Array, s: number, limit: number): number {
-  const text = IPV6_TEXT // a local: a module-level binding is reloaded and checked at every use
-  let p = s
-  while (p < limit && text[b[p]!] === 1) p++
-  if (p === limit) {
+function ipv6Cut(b: Uint8Array, s: number, limit: number, r: number, n: number, cap: number): ParseResult {
+  if (r === ipv6Prefix(limit) || r === limit) {
     // Cut short: can more bytes still make it an address?
-    if (p - s > IPV6_MAX_TEXT || !isIPv6Prefix(b, s, p)) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
-    return -1
+    if (limit - s > IPV6_MAX_TEXT || !isIPv6Prefix(b, s, limit)) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
+    return more(n, cap)
   }
-  canonical = parseIPv6(b, s, p)
-  if (canonical === IPV6_INVALID) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
-  if (b[p] !== SP) fieldEnd(b, p, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
-  return p
+  if (r < 0) bad(b, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
+  return fieldEnd(b, r, limit, ErrorCodes.V1_BAD_ADDRESS, BAD_IPV6, s)
 }
-
-/** Hex digits, ':' and '.': the bytes IPv6 text is made of (1), by byte. */
-const IPV6_TEXT = new Uint8Array(256)
-for (const c of '0123456789abcdefABCDEF:.') IPV6_TEXT[c.charCodeAt(0)] = 1
 
 /**
  * A port from s: decimal 0–65535, digits only, no sign, no leading zero. Stops at the first non-digit or
