@@ -138,7 +138,8 @@ export function scanIPv6(b: ArrayLike<number>, s: number, end: number, full = fa
       if (gap !== n) return -2 - p
       break
     }
-    if (b[start] === 0x30) form |= p - start > 1 ? 1 : 2 // a leading zero, or a zero group written out
+    // A group worth less than its first digit's place was written with a leading zero, or is a zero written out.
+    if (value < 1 << ((p - start - 1) << 2)) form |= p - start > 1 ? 1 : 2
     if (p < end && c === 0x2e) {
       // The group read was the first octet of a dotted quad, which takes the last 32 bits.
       if (gap === -1 ? n !== 6 : n > 5) return -1
