@@ -103,7 +103,9 @@ export function scanIPv6(b: ArrayLike<number>, s: number, end: number, full = fa
   const w = words
   let n = 0 // groups read
   let gap = -1 // the group index '::' stands before
-  let p = s
+  // `| 0`: p starts as an int32, not as the tagged parameter, so optimized code keeps it untagged throughout
+  // (measured: ~100 instructions fewer per v1 TCP6 parse; the same for `end` made no difference).
+  let p = s | 0
   // What the scan saw of the form: 1 an upper-case digit or a leading zero (never canonical), 2 a zero group
   // written out, 4 a dotted quad (canonical or not only by where the zero runs are).
   let form = 0
