@@ -134,6 +134,46 @@ describe('IPv6 formatting matches Node', () => {
   })
 })
 
+describe('v1 TCP6 text taken as it is or formatted again', () => {
+  // The scan's quick test (lower-case groups, none zero, no leading zero, '::' standing for 2+ words) and
+  // the edges where such text is still not Node's form: what inet_ntop writes with a dotted quad, one zero
+  // word, zero groups written out, a tie between zero runs. canonicalAddress reads the same text for
+  // encode, where the words after '::' must be moved into place even when the text is canonical.
+  it.each([
+    ['2001:db8::1', '2001:db8::1'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ['::', '::'],
+    ['1::', '1::'],
+    ['::1', '::1'],
+    ['::2:3:4', '::2:3:4'],
+    ['::fffe:1:2', '::fffe:1:2'],
+    ['1::ffff:1:2', '1::ffff:1:2'],
+    ['ffff::1:2', 'ffff::1:2'],
+    ['::1:2', '::0.1.0.2'],
+    ['::ffff:1:2', '::ffff:0.1.0.2'],
+    ['::ffff:1', '::255.255.0.1'],
+    ['1::2:3:4:5:6:7', '1:0:2:3:4:5:6:7'],
+    ['::2:3:4:5:6:7:8', '0:2:3:4:5:6:7:8'],
+    ['1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:0'],
+    ['1:0::2', '1::2'],
+    ['0::1', '::1'],
+    ['1:0:0:2::3', '1:0:0:2::3'],
+    ['1:0:0:2:3::4', '1::2:3:0:0:4'],
+    ['2001:0db8::1', '2001:db8::1'],
+    ['2001:DB8::1', '2001:db8::1'],
+    ['::ffff:1.2.3.4', '::ffff:1.2.3.4'],
+    ['::1.2.3.4', '::1.2.3.4'],
+    ['::0.0.0.1', '::1'],
+    ['1::1.2.3.4', '1::102:304'],
+  ])('reads %s as %s, as Node does', (text, expected) => {
+    expect(nodeIPv6(text)).toBe(expected) // the oracle agrees
+    const { header } = expectComplete(ascii(`PROXY TCP6 ${text} ${text} 1 2\r\n`))
+    expect(header.source).toEqual({ address: expected, port: 1 })
+    expect(header.destination).toEqual({ address: expected, port: 2 })
+    expect(canonicalAddress(text)).toEqual({ address: expected, family: 'IPv6' })
+  })
+})
+
 describe('IPv4 formatting', () => {
   it('formats random v2 IPv4 addresses as Node does', () => {
     fc.assert(
