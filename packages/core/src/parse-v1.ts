@@ -7,7 +7,7 @@
  * never become a header fails at once and a whole line is read exactly once. The line end is found by
  * the scan itself, not searched for first.
  */
-import { IPV6_CANONICAL, IPV6_INVALID, ipv4Prefix, ipv6Text, isIPv6Prefix, latin1, parseIPv6, scanIPv4 } from './address.js'
+import { IPV6_CANONICAL, IPV6_INVALID, ipv4High, ipv4Low, ipv4Prefix, ipv4Text, ipv6Text, isIPv6Prefix, latin1, parseIPv6, scanIPv4 } from './address.js'
 import { V1_MAX_LENGTH } from './constants.js'
 import { type ErrorCode, ErrorCodes, fail } from './errors.js'
 import type { ParseResult } from './types.js'
@@ -53,23 +53,30 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
   // judged by a cold function that returns INCOMPLETE or throws.
   let p: number
   let src: string
-  let dst: string
   if (v6) {
     p = ipv6Field(b, 11, limit)
     if (p < 0) return more(n, cap)
     src = canonical === IPV6_CANONICAL ? latin1(b, 11, p) : ipv6Text()
-    const s = p + 1
-    p = ipv6Field(b, s, limit)
-    if (p < 0) return more(n, cap)
-    dst = canonical === IPV6_CANONICAL ? latin1(b, s, p) : ipv6Text()
   } else {
     p = scanIPv4(b, 11, limit)
     if (p < 0 || p === limit || b[p] !== 0x20) return ipv4Cut(b, 11, limit, p, n, cap)
-    src = latin1(b, 11, p) // a strict dotted quad is already in Node's canonical form
-    const s = p + 1
-    p = scanIPv4(b, s, limit)
-    if (p < 0 || p === limit || b[p] !== 0x20) return ipv4Cut(b, s, limit, p, n, cap)
-    dst = latin1(b, s, p)
+    src = ipv4Text(ipv4High, ipv4Low) // the quad scanIPv4 just accepted
+  }
+  const d = p + 1
+  let dst: string
+  p = sameDestination(b, d, limit, v6)
+  if (p !== -1) dst = lastText
+  else {
+    if (v6) {
+      p = ipv6Field(b, d, limit)
+      if (p < 0) return more(n, cap)
+      dst = canonical === IPV6_CANONICAL ? latin1(b, d, p) : ipv6Text()
+    } else {
+      p = scanIPv4(b, d, limit)
+      if (p < 0 || p === limit || b[p] !== 0x20) return ipv4Cut(b, d, limit, p, n, cap)
+      dst = ipv4Text(ipv4High, ipv4Low)
+    }
+    remember(b, d, p, v6, dst)
   }
 
   let s = p + 1
@@ -94,6 +101,33 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
     },
     length: p + 2,
   }
+}
+
+// The destination is the balancer's own address, the same on every connection it forwards: the bytes of the
+// last destination field that passed, and the text they gave, are kept, and a field with the same bytes, of
+// the same family and followed by SP, is taken without being scanned again (a string is immutable, so no
+// result given out can change).
+const lastBytes = new Uint8Array(IPV6_MAX_TEXT)
+let lastLength = 0
+let lastV6 = false
+let lastText = ''
+
+/** Where the destination field from d ends when it is the last one seen again, else -1. */
+function sameDestination(b: Uint8Array, d: number, limit: number, v6: boolean): number {
+  const k = lastLength
+  const e = d + k
+  if (k === 0 || v6 !== lastV6 || e >= limit || b[e] !== 0x20) return -1
+  const last = lastBytes
+  for (let i = 0; i < k; i++) if (b[d + i] !== last[i]) return -1
+  return e
+}
+
+/** Keeps the destination field b[d..e), which passed, and its text. */
+function remember(b: Uint8Array, d: number, e: number, v6: boolean, text: string): void {
+  lastBytes.set(b.subarray(d, e))
+  lastLength = e - d
+  lastV6 = v6
+  lastText = text
 }
 
 /**
