@@ -32,7 +32,16 @@ function text(b, s, e) {
 }
 const OCTET = Array.from({ length: 256 }, (_, i) => String(i))
 const OCTET_DOT = Array.from({ length: 256 }, (_, i) => `${i}.`)
-const quad = (b, a) => OCTET_DOT[b[a]] + OCTET_DOT[b[a + 1]] + OCTET_DOT[b[a + 2]] + OCTET[b[a + 3]]
+// A dotted quad as one concatenation of two halves looked up by two octets each, made on first use: the
+// fastest way measured (~10 ns, against ~24 ns for four octet strings), the one ours uses too.
+const HEAD = new Array(65536)
+const TAIL = new Array(65536)
+const quad = (b, a) => {
+  const h = (b[a] << 8) | b[a + 1]
+  const t = (b[a + 2] << 8) | b[a + 3]
+  // biome-ignore lint/suspicious/noAssignInExpressions: fill on first use
+  return (HEAD[h] ??= OCTET_DOT[h >> 8] + OCTET_DOT[h & 255]) + (TAIL[t] ??= OCTET_DOT[t >> 8] + OCTET[t & 255])
+}
 /** IPv6 bytes as text, the way a caller would (lower-case hex words, `::` for the longest zero run). */
 const ipv6 = (bytes) => {
   const words = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] << 8) | bytes[2 * i + 1]).toString(16))
@@ -43,6 +52,23 @@ const kinds = {
   ours: (buf, { tlvs = false } = {}) => [
     { lib: 'proxyproto', name: 'parse(buf)', fn: () => keep(parse(buf)), read: (r) => readOurs(r, tlvs && decodeTlvs) },
   ],
+  /**
+   * Ours keeps the last destination's text and reuses it while the bytes match (a balancer's own address is the
+   * same on every connection). Shown (info): the same header alternating with one whose destination differs,
+   * so the kept text is never reused.
+   */
+  oursNewDestination: (buf, other) => {
+    let i = 0
+    return [
+      {
+        lib: 'proxyproto',
+        name: 'parse(buf), every other call a different destination (the kept one never reused)',
+        info: true,
+        fn: () => keep(parse(++i & 1 ? buf : other)),
+        read: (r) => readOurs(r),
+      },
+    ]
+  },
   oursTlvs: (buf) => [
     ...kinds.ours(buf, { tlvs: true }),
     {
@@ -185,19 +211,42 @@ const NO_TLVS = {
 }
 const noCrc = createParser({ verifyChecksum: false })
 
+/** A copy of the fixture `buf` with its destination address `from` (text or bytes, found once) replaced by `to`. */
+function otherDestination(buf, from, to) {
+  const at = buf.lastIndexOf(from)
+  if (at < 0 || Buffer.from(from).length !== Buffer.from(to).length) throw new Error(`no ${from} in the fixture`)
+  const copy = Buffer.from(buf)
+  copy.set(Buffer.from(to), at)
+  return copy
+}
+
 /** { fixture, target?: ours/ppjs at most, floorTarget?: ours/floor at most, entries(buf, expect) } */
 export const CASES = [
   {
     fixture: fixtures.v1Tcp4,
     target: 0.35,
     floorTarget: 2,
-    entries: (b, x) => [...kinds.ours(b), ...kinds.ppjsV1(b), ...kinds.balenaV1(b), ...kinds.floorV1(b, x), ...kinds.sameOutputV1(b, x)],
+    entries: (b, x) => [
+      ...kinds.ours(b),
+      ...kinds.oursNewDestination(b, otherDestination(b, '192.168.0.11', '192.168.0.12')),
+      ...kinds.ppjsV1(b),
+      ...kinds.balenaV1(b),
+      ...kinds.floorV1(b, x),
+      ...kinds.sameOutputV1(b, x),
+    ],
   },
   {
     fixture: fixtures.v1Tcp6,
     target: 0.5,
     floorTarget: 2,
-    entries: (b, x) => [...kinds.ours(b), ...kinds.ppjsV1(b), ...kinds.balenaV1(b), ...kinds.floorV1(b, x), ...kinds.sameOutputV1(b, x)],
+    entries: (b, x) => [
+      ...kinds.ours(b),
+      ...kinds.oursNewDestination(b, otherDestination(b, '2001:db8::2', '2001:db8::3')),
+      ...kinds.ppjsV1(b),
+      ...kinds.balenaV1(b),
+      ...kinds.floorV1(b, x),
+      ...kinds.sameOutputV1(b, x),
+    ],
   },
   {
     fixture: fixtures.v1Unknown,
@@ -208,7 +257,14 @@ export const CASES = [
     fixture: fixtures.v2Tcp4,
     target: 0.3,
     floorTarget: 2,
-    entries: (b, x) => [...kinds.ours(b), ...kinds.ppjsV2(b), ...kinds.balenaV2(b), ...kinds.floorV2(b, x), ...kinds.sameOutputV2(b, x)],
+    entries: (b, x) => [
+      ...kinds.ours(b),
+      ...kinds.oursNewDestination(b, otherDestination(b, Buffer.of(192, 168, 0, 11), Buffer.of(192, 168, 0, 12))),
+      ...kinds.ppjsV2(b),
+      ...kinds.balenaV2(b),
+      ...kinds.floorV2(b, x),
+      ...kinds.sameOutputV2(b, x),
+    ],
   },
   {
     fixture: fixtures.v2Tcp6Tlvs,

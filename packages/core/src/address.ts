@@ -37,6 +37,7 @@ export function scanIPv4(src: ArrayLike<number> | string, s: number, end: number
   let octet = 0
   let digits = 0
   let dots = 0
+  let value = 0 // the octets before the last dot, big-endian: at most 24 bits, a small integer
   let p = s
   for (; p < end; p++) {
     const c = text ? (src as string).charCodeAt(p) : (src as ArrayLike<number>)[p]!
@@ -50,15 +51,29 @@ export function scanIPv4(src: ArrayLike<number> | string, s: number, end: number
     }
     if (c !== 0x2e) break // '.'
     if (digits === 0 || dots === 3) return -1
-    if (out !== undefined) out[at + dots] = octet
+    value = (value << 8) | octet
     dots++
     octet = 0
     digits = 0
   }
   if (digits === 0 || dots !== 3) return -2 - p
-  if (out !== undefined) out[at + 3] = octet
+  ipv4High = value >> 8
+  ipv4Low = ((value & 0xff) << 8) | octet
+  if (out !== undefined) {
+    out[at] = value >> 16
+    out[at + 1] = (value >> 8) & 0xff
+    out[at + 2] = value & 0xff
+    out[at + 3] = octet
+  }
   return p
 }
+
+/**
+ * The last quad scanIPv4 accepted, as two 16-bit halves (small integers, so storing them boxes nothing): what
+ * ipv4Text() makes the text of, without reading the bytes again.
+ */
+export let ipv4High = 0
+export let ipv4Low = 0
 
 /** The return value of scanIPv4 for a valid but unfinished quad that stopped at `stop`. */
 export function ipv4Prefix(stop: number): number {
@@ -70,7 +85,7 @@ export function parseIPv4Bytes(b: ArrayLike<number>, s: number, e: number, out?:
   return scanIPv4(b, s, e, out, at) === e
 }
 
-// Scratch space for parseIPv6 and the formatters: parsing is synchronous, so one set serves every call.
+// Scratch space for scanIPv6 and the formatters: parsing is synchronous, so one set serves every call.
 const words = new Uint16Array(8)
 const quad = new Uint8Array(4)
 
@@ -370,20 +385,43 @@ function writeHex(w: number, at: number): number {
   return at
 }
 
-// "0."…"255." and "0"…"255": a dotted quad alone is faster concatenated from these than written out as text
-// (measured), as the 4 octets need no search for the longest zero run.
+// "0."…"255." and "0"…"255", the octets of a dotted quad.
 const OCTET: string[] = []
 const OCTET_DOT: string[] = []
 for (let i = 0; i < 256; i++) {
   OCTET.push(String(i))
   OCTET_DOT.push(`${i}.`)
 }
+// A dotted quad is one concatenation of two halves, "a.b." and "c.d", each looked up by its two octets and
+// made on first use. Measured (mitata, Node 20): ~10 ns an address, against ~24 ns for four octet strings
+// concatenated and ~13 ns for fixed-arity fromCharCode of the text. The tables take 256 KiB each (65,536
+// slots) and hold at most 65,536 strings of up to 8 characters each, about 1.5 MB when every half has been seen.
+const HEAD: (string | undefined)[] = new Array(65536)
+const TAIL: (string | undefined)[] = new Array(65536)
 
-export function formatIPv4(b: Uint8Array, at: number): string {
-  return OCTET_DOT[b[at]!]! + OCTET_DOT[b[at + 1]!]! + OCTET_DOT[b[at + 2]!]! + OCTET[b[at + 3]!]!
+function newHead(k: number): string {
+  const text = OCTET_DOT[k >> 8]! + OCTET_DOT[k & 0xff]!
+  HEAD[k] = text
+  return text
 }
 
-/** The address in `words` (left by parseIPv6) in Node's canonical form. */
+function newTail(k: number): string {
+  const text = OCTET_DOT[k >> 8]! + OCTET[k & 0xff]!
+  TAIL[k] = text
+  return text
+}
+
+/** The 4 bytes at b[at..] as a dotted quad. */
+export function formatIPv4(b: Uint8Array, at: number): string {
+  return ipv4Text((b[at]! << 8) | b[at + 1]!, (b[at + 2]! << 8) | b[at + 3]!)
+}
+
+/** A dotted quad from its two 16-bit halves (the last one scanIPv4 accepted: ipv4High, ipv4Low). */
+export function ipv4Text(high: number, low: number): string {
+  return (HEAD[high] ?? newHead(high)) + (TAIL[low] ?? newTail(low))
+}
+
+/** The address in `words` (left by scanIPv6) in Node's canonical form. */
 export function ipv6Text(): string {
   const run = zeroRun()
   const base = run === -1 ? 8 : run >> 4

@@ -2,7 +2,8 @@
  * PROXY protocol v1 (spec §2.1): "PROXY" SP ("TCP4" | "TCP6" | "UNKNOWN") SP src SP dst SP sport SP dport CRLF,
  * at most 107 bytes. Fixtures are the human-readable lines, converted to bytes with ascii().
  */
-import { ErrorCodes, ProxyProtocolError, V1_MAX_LENGTH, parse } from '@proxyproto/core'
+import { ErrorCodes, type InetAddress, ProxyProtocolError, V1_MAX_LENGTH, parse } from '@proxyproto/core'
+import { SocketAddress } from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ascii, concat, expectComplete, expectParseError, expectPrefixesIncomplete } from './helpers.js'
@@ -384,6 +385,68 @@ describe('v1 ports', () => {
   it('points the offset at the port that has a leading zero', () => {
     const err = expectParseError(line('1.2.3.4', '5.6.7.8', '80', '0443'), ErrorCodes.V1_BAD_PORT)
     expect(err.offset).toBe('PROXY TCP4 1.2.3.4 5.6.7.8 80 '.length)
+  })
+})
+
+// parseV1 keeps the last destination field's bytes and text, and takes a field with the same bytes without
+// scanning it again: these check that what it takes is always what a fresh scan would give.
+describe('v1 destination seen before', () => {
+  const destination = (text: string) => expectComplete(ascii(text)).header.destination as InetAddress
+
+  it('parses a destination that extends the previous one by a digit, and the previous one again', () => {
+    expect(destination(TCP4)).toEqual({ address: '192.168.0.11', port: 443 })
+    expect(destination('PROXY TCP4 10.0.0.1 192.168.0.1 1 2\r\n')).toEqual({
+      address: '192.168.0.1',
+      port: 2,
+    })
+    expect(destination('PROXY TCP4 10.0.0.1 192.168.0.11 1 2\r\n')).toEqual({
+      address: '192.168.0.11',
+      port: 2,
+    })
+    expect(destination('PROXY TCP4 10.0.0.1 192.168.0.1 1 2\r\n')).toEqual({
+      address: '192.168.0.1',
+      port: 2,
+    })
+  })
+
+  it('still waits for more bytes, or refuses, when a destination seen before is cut short or badly followed', () => {
+    expectComplete(ascii(TCP4))
+    expect(parse(ascii('PROXY TCP4 10.0.0.1 192.168.0.11'))).toEqual({ status: 'incomplete' })
+    expectParseError(ascii('PROXY TCP4 10.0.0.1 192.168.0.11\r\n'), ErrorCodes.V1_SYNTAX)
+    expectParseError(ascii('PROXY TCP4 10.0.0.1 192.168.0.11x 1 2\r\n'), ErrorCodes.V1_BAD_ADDRESS)
+    expectParseError(ascii('PROXY TCP4 10.0.0.1 192.168.0.11 01 2\r\n'), ErrorCodes.V1_BAD_PORT)
+  })
+
+  it('does not take a TCP4 destination seen before as valid in a TCP6 line', () => {
+    expectComplete(ascii(TCP4))
+    expectParseError(ascii('PROXY TCP6 ::1 192.168.0.11 1 2\r\n'), ErrorCodes.V1_BAD_ADDRESS)
+  })
+
+  it('gives a TCP6 destination seen before in upper case its canonical text each time', () => {
+    for (let i = 0; i < 3; i++)
+      expect(destination('PROXY TCP6 ::1 2001:DB8:0::2 1 2\r\n').address).toBe('2001:db8::2')
+    expect(destination(TCP6).address).toBe('2001:db8::2')
+  })
+
+  it('gives the same destinations as Node for any sequence of lines drawn from a few addresses', () => {
+    const v4 = fc.constantFrom('192.168.0.1', '192.168.0.11', '10.0.0.1', '1.2.3.4')
+    const v6 = fc.constantFrom('2001:db8::2', '2001:DB8::2', '::ffff:1.2.3.4', '::1', '1:0:0:2::3')
+    const one = fc.oneof(
+      v4.map((a) => ['TCP4', a] as const),
+      v6.map((a) => ['TCP6', a] as const),
+    )
+    fc.assert(
+      fc.property(fc.array(one, { minLength: 2, maxLength: 12 }), (lines) => {
+        for (const [proto, dst] of lines) {
+          const src = proto === 'TCP4' ? '10.0.0.2' : '::2'
+          const got = destination(`PROXY ${proto} ${src} ${dst} 1 2\r\n`).address
+          expect(got).toBe(
+            new SocketAddress({ address: dst, family: proto === 'TCP4' ? 'ipv4' : 'ipv6' }).address,
+          )
+        }
+      }),
+      { numRuns: 200 },
+    )
   })
 })
 

@@ -56,6 +56,28 @@ describe('v2 address families', () => {
     expect(length).toBe(28)
   })
 
+  it('parses each destination of consecutive IPv4 headers, the one before it kept or not', () => {
+    // parseV2 keeps the last IPv4 destination's text with its 4 bytes: each answer must be a fresh one.
+    const header = (destination: string) =>
+      encode({
+        version: 2,
+        family: 'IPv4',
+        source: { address: '10.0.0.1', port: 1 },
+        destination: { address: destination, port: 2 },
+      })
+    for (const address of [
+      '192.168.0.11',
+      '192.168.0.11',
+      '192.168.0.12',
+      '10.1.1.1',
+      '192.168.0.11',
+      '255.255.255.255',
+      '0.0.0.0',
+    ]) {
+      expect(expectComplete(header(address)).header.destination).toEqual({ address, port: 2 })
+    }
+  })
+
   it('parses UDP over IPv4 as transport DGRAM', () => {
     const { header } = expectComplete(hex(v2hex('21', '12', IPV4_BODY)))
     expect(header).toMatchObject({
