@@ -2,7 +2,7 @@
  * PROXY protocol v1 (spec §2.1): "PROXY" SP ("TCP4" | "TCP6") SP src SP dst SP sport SP dport CRLF,
  * or "PROXY UNKNOWN" [SP anything] CRLF, at most 107 bytes.
  *
- * One forward scan: each field is read by its own scanner (scanIPv4 and the IPv6 rules in address.ts,
+ * One forward scan: each field is read by its own scanner (scanIPv4 and scanIPv6 in address.ts,
  * scanPort here), which also validates a field cut short by the end of the input, so a prefix that can
  * never become a header fails at once and a whole line is read exactly once. The line end is found by
  * the scan itself, not searched for first.
