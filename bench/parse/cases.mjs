@@ -228,11 +228,11 @@ export const CASES = [
     floorTarget: 2,
     entries: (b, x) => [
       ...kinds.ours(b),
+      ...kinds.floorV1(b, x),
+      ...kinds.sameOutputV1(b, x),
       ...kinds.oursNewDestination(b, otherDestination(b, '192.168.0.11', '192.168.0.12')),
       ...kinds.ppjsV1(b),
       ...kinds.balenaV1(b),
-      ...kinds.floorV1(b, x),
-      ...kinds.sameOutputV1(b, x),
     ],
   },
   {
@@ -241,17 +241,17 @@ export const CASES = [
     floorTarget: 2,
     entries: (b, x) => [
       ...kinds.ours(b),
+      ...kinds.floorV1(b, x),
+      ...kinds.sameOutputV1(b, x),
       ...kinds.oursNewDestination(b, otherDestination(b, '2001:db8::2', '2001:db8::3')),
       ...kinds.ppjsV1(b),
       ...kinds.balenaV1(b),
-      ...kinds.floorV1(b, x),
-      ...kinds.sameOutputV1(b, x),
     ],
   },
   {
     fixture: fixtures.v1Unknown,
     floorTarget: 2,
-    entries: (b) => [...kinds.ours(b), ...kinds.ppjsV1(b), ...kinds.balenaV1(b).slice(0, 2), ...kinds.floorV1Unknown(b)],
+    entries: (b) => [...kinds.ours(b), ...kinds.floorV1Unknown(b), ...kinds.ppjsV1(b), ...kinds.balenaV1(b).slice(0, 2)],
   },
   {
     fixture: fixtures.v2Tcp4,
@@ -259,11 +259,11 @@ export const CASES = [
     floorTarget: 2,
     entries: (b, x) => [
       ...kinds.ours(b),
+      ...kinds.floorV2(b, x),
+      ...kinds.sameOutputV2(b, x),
       ...kinds.oursNewDestination(b, otherDestination(b, Buffer.of(192, 168, 0, 11), Buffer.of(192, 168, 0, 12))),
       ...kinds.ppjsV2(b),
       ...kinds.balenaV2(b),
-      ...kinds.floorV2(b, x),
-      ...kinds.sameOutputV2(b, x),
     ],
   },
   {
