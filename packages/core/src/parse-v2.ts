@@ -4,7 +4,7 @@
  * TLVs must end exactly at the end of the header, and a CRC32C TLV is verified over the bytes as
  * received (§2.2.3).
  */
-import { formatIPv4, formatIPv6, ipv4Text } from './address.js'
+import { destinationIPv4, formatIPv4, formatIPv6 } from './address.js'
 import { TlvType, V2_HEADER_LENGTH } from './constants.js'
 import { crc32c } from './crc32c.js'
 import { ErrorCodes, fail } from './errors.js'
@@ -109,32 +109,13 @@ function inet4(b: Uint8Array, fam: number, total: number, verifyChecksum: boolea
       family: 'IPv4',
       transport: fam === 0x11 ? 'STREAM' : 'DGRAM',
       source: { address: formatIPv4(b, 16), port: (b[24]! << 8) | b[25]! },
-      destination: { address: destination4(b), port: (b[26]! << 8) | b[27]! },
+      destination: { address: destinationIPv4((b[20]! << 8) | b[21]!, (b[22]! << 8) | b[23]!), port: (b[26]! << 8) | b[27]! },
       tlvs,
     },
     length: total,
   }
 }
 
-// The destination is the balancer's own address, the same on every connection it forwards: the text of the
-// last one is kept with its 4 bytes and used again while they match (a string is immutable, so no result
-// given out can change).
-// Its halves are kept as two 16-bit numbers: a 32-bit one can be too large for a small integer and be boxed.
-let lastHigh = -1
-let lastLow = -1
-let lastText = ''
-
-/** The IPv4 destination address at b[20..24) as text. */
-function destination4(b: Uint8Array): string {
-  const high = (b[20]! << 8) | b[21]!
-  const low = (b[22]! << 8) | b[23]!
-  if (high === lastHigh && low === lastLow) return lastText
-  const text = ipv4Text(high, low)
-  lastHigh = high
-  lastLow = low
-  lastText = text
-  return text
-}
 
 function unixPath(b: Uint8Array, at: number): string {
   let end = at
