@@ -428,6 +428,12 @@ describe('v1 destination seen before', () => {
     expect(destination(TCP6).address).toBe('2001:db8::2')
   })
 
+  it('tells a TCP6 destination kept after coming twice from one that differs only in its first byte', () => {
+    for (const address of ['2001:db8::2', '2001:db8::2', '2001:db8::2', '3001:db8::2', '3001:db8::2', '2001:db8::2']) {
+      expect(destination(`PROXY TCP6 ::1 ${address} 1 2\r\n`).address).toBe(address)
+    }
+  })
+
   it('gives the same destinations as Node for any sequence of lines drawn from a few addresses', () => {
     const v4 = fc.constantFrom('192.168.0.1', '192.168.0.11', '10.0.0.1', '1.2.3.4')
     const v6 = fc.constantFrom('2001:db8::2', '2001:DB8::2', '::ffff:1.2.3.4', '::1', '1:0:0:2::3')
