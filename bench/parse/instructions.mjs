@@ -1,0 +1,99 @@
+/**
+ * Parser instructions per parse, counted by valgrind's callgrind: for each fixture, `parse(buf)` called in a
+ * loop, with the same header every call and with every other call a header whose destination differs (so
+ * the text the parser keeps for a repeated destination is never reused). Counts do not move with the
+ * machine's load, so they show the few percent that the nanoseconds of bench/parse.mjs cannot.
+ *
+ * Each figure: a child process (--single-threaded: V8 compiles on the main thread, so the count repeats to
+ * within ~±10) warms up with 300,000 calls, then makes `--calls` more; the same child with 0 more calls is
+ * subtracted, and the difference divided by `--calls`. The loop and the garbage collector's share are in it.
+ *
+ *   node bench/parse/instructions.mjs                 1,000,000 calls a figure (≈ 2 min on 2 cores)
+ *   node bench/parse/instructions.mjs --build=<path>  also another build's core (a dist/index.js, or any
+ *                                                     ES module exporting parse)
+ *   node bench/parse/instructions.mjs --quick         (or BENCH_QUICK=1) v1 TCP4 only, 20,000 calls after 30,000: checks
+ *                                                     that it works; nothing is written in either mode
+ * Needs valgrind (Debian package valgrind).
+ */
+import { execFile, spawnSync } from 'node:child_process'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs, promisify } from 'node:util'
+import { QUICK, quickCap } from '../quick.mjs'
+
+const run = promisify(execFile)
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { calls: { type: 'string' }, build: { type: 'string' }, quick: { type: 'boolean', default: false } },
+})
+const WARMUP = QUICK ? 30_000 : 300_000
+const calls = quickCap(args.calls, 20_000) ?? 1_000_000
+const cases = QUICK ? ['v1Tcp4'] : ['v1Tcp4', 'v1Tcp6', 'v2Tcp4']
+const builds = [{ label: 'this build', path: import.meta.resolve('@proxyproto/core') }]
+if (args.build) builds.push({ label: args.build, path: String(new URL(`file://${resolve(args.build)}`)) })
+
+if (positionals[0] === 'child') {
+  // node instructions.mjs child <build url> <fixture> <same|new> <calls>
+  const [, url, name, mode, n] = positionals
+  const { parse } = await import(url)
+  const { fixtures } = await import('./fixtures.mjs')
+  const a = fixtures[name].buf
+  const b = mode === 'new' ? otherDestination(a, name) : a
+  const loop = new Function('parse', 'a', 'b', 'n', 'let r; for (let i = 0; i < n; i++) r = parse(i & 1 ? a : b); return r')
+  if (loop(parse, a, b, WARMUP).status !== 'complete') process.exit(1)
+  loop(parse, a, b, Number(n))
+  process.exit(0)
+}
+
+/** The fixture with its destination address changed in its last byte (same length, still valid). */
+function otherDestination(buf, name) {
+  const copy = Buffer.from(buf)
+  if (name === 'v2Tcp4') copy[23] ^= 1 // the last byte of the IPv4 destination (§2.2: bytes 20-23)
+  else {
+    const text = buf.toString('latin1')
+    const at = text.indexOf(' ', text.indexOf(' ', 11) + 1) - 1 // the destination field's last character
+    copy[at] = buf[at] === 0x32 ? 0x33 : 0x32 // '2' <-> '3': a valid digit either way
+  }
+  return copy
+}
+
+if (spawnSync('sh', ['-c', 'command -v valgrind']).status !== 0) {
+  console.error('valgrind not found: install valgrind (apt-get install valgrind)')
+  process.exit(1)
+}
+
+async function instructions(url, name, mode, n) {
+  const { stderr } = await run('valgrind', [
+    '--tool=callgrind',
+    '--callgrind-out-file=/dev/null',
+    process.execPath,
+    '--single-threaded',
+    '--max-semi-space-size=16',
+    fileURLToPath(import.meta.url),
+    'child',
+    url,
+    name,
+    mode,
+    String(n),
+  ])
+  const m = /Collected : (\d+)/.exec(stderr)
+  if (!m) throw new Error(`no instruction count from callgrind:\n${stderr}`)
+  return Number(m[1])
+}
+
+/** Instructions per call: (count with `calls` calls - count with none) / calls; two children at a time. */
+async function perCall(url, name, mode) {
+  const [base, full] = await Promise.all([instructions(url, name, mode, 0), instructions(url, name, mode, calls)])
+  return Math.round((full - base) / calls)
+}
+
+console.log(`parse() instructions per call under callgrind (${calls} calls after ${WARMUP} of warm-up)\n`)
+const head = ['case', ...builds.flatMap((b) => [`${b.label}: same destination`, `${b.label}: new destination each call`])]
+console.log(`| ${head.join(' | ')} |`)
+console.log(`|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
+for (const name of cases) {
+  const row = [name]
+  for (const b of builds) for (const mode of ['same', 'new']) row.push((await perCall(b.path, name, mode)).toLocaleString('en'))
+  console.log(`| ${row.join(' | ')} |`)
+}
+if (QUICK) console.log('\nquick mode: one case, few calls; figures not for quoting')
