@@ -115,7 +115,7 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
 // character more): copying them for every new destination would cost more than it saves.
 let lastIPv6Text = ''
 let lastIPv6Bytes: Uint8Array | undefined // lastIPv6Text's bytes, once it has come twice in a row
-const ipv6Bytes = new Uint8Array(IPV6_MAX_TEXT + 3)
+const ipv6Bytes = new Uint8Array(IPV6_MAX_TEXT)
 
 /** Where the TCP6 destination field from d ends when it is the last one kept, seen again; else -1. */
 function sameIPv6Destination(b: Uint8Array, d: number, limit: number): number {
@@ -135,14 +135,17 @@ function sameIPv6Destination(b: Uint8Array, d: number, limit: number): number {
     return e
   }
   for (let i = k - 1; i >= 0; i--) if (b[d + i] !== text.charCodeAt(i)) return -1
-  // The second time in a row: keep the bytes, 4 a turn (up to 3 past the field, which nothing compares).
+  // The second time in a row: keep the bytes, 4 a turn, then the rest one by one (a read past the end of the
+  // input would make optimized code bail out).
   const keep = ipv6Bytes
-  for (let i = 0; i < k; i += 4) {
+  let i = 0
+  for (; i + 4 <= k; i += 4) {
     keep[i] = b[d + i]!
     keep[i + 1] = b[d + i + 1]!
     keep[i + 2] = b[d + i + 2]!
     keep[i + 3] = b[d + i + 3]!
   }
+  for (; i < k; i++) keep[i] = b[d + i]!
   lastIPv6Bytes = keep
   return e
 }

@@ -116,7 +116,6 @@ function inet4(b: Uint8Array, fam: number, total: number, verifyChecksum: boolea
   }
 }
 
-
 function unixPath(b: Uint8Array, at: number): string {
   let end = at
   const max = at + UNIX_PATH_LENGTH

@@ -174,6 +174,39 @@ describe('v1 TCP6 text taken as it is or formatted again', () => {
   })
 })
 
+describe('IPv6 group counts', () => {
+  // Every text of 1 to 9 groups (zeros among them), with '::' in every place and without it, and with a
+  // dotted quad for the last two: valid exactly when Node says so, and then in Node's form.
+  const node = (text: string) => {
+    try {
+      return nodeIPv6(text)
+    } catch {
+      return undefined // not an IPv6 address for Node
+    }
+  }
+  const texts: string[] = []
+  for (let count = 1; count <= 9; count++) {
+    const groups = Array.from({ length: count }, (_, i) => (i % 3 === 1 ? '0' : (i + 1).toString(16)))
+    texts.push(groups.join(':'))
+    for (let at = 0; at <= count; at++) texts.push(`${groups.slice(0, at).join(':')}::${groups.slice(at).join(':')}`)
+    if (count >= 2) {
+      const head = groups.slice(0, count - 2)
+      if (head.length > 0) texts.push([...head, '1.2.3.4'].join(':'))
+      for (let at = 0; at <= head.length; at++) {
+        texts.push(`${head.slice(0, at).join(':')}::${[...head.slice(at), '1.2.3.4'].join(':')}`)
+      }
+    }
+  }
+
+  it.each(texts)('reads %j as Node does', (text) => {
+    const expected = node(text)
+    expect(canonicalAddress(text)).toEqual(expected === undefined ? undefined : { address: expected, family: 'IPv6' })
+    const line = `PROXY TCP6 ${text} ::1 1 2\r\n`
+    if (expected === undefined) expect(() => parse(ascii(line))).toThrow()
+    else expect(parse(ascii(line))).toMatchObject({ header: { source: { address: expected } } })
+  })
+})
+
 describe('IPv4 formatting', () => {
   it('formats random v2 IPv4 addresses as Node does', () => {
     fc.assert(

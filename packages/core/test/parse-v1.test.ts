@@ -343,6 +343,14 @@ describe('v1 IPv6 addresses', () => {
     expectParseError(line('::1', address, '1', '2', 'TCP6'), ErrorCodes.V1_BAD_ADDRESS)
   })
 
+  it('refuses, and never waits on, a TCP6 field with eight groups beside a "::"', () => {
+    for (const address of ['1:2:3:4:5:6:7::8', '1:2:3:4:5:6:7::8:9', '1::2:3:4:5:6:7:8']) {
+      expectParseError(ascii(`PROXY TCP6 ${address} ::1 1 2\r\n`), ErrorCodes.V1_BAD_ADDRESS)
+      expectParseError(ascii(`PROXY TCP6 ::1 ${address} 1 2\r\n`), ErrorCodes.V1_BAD_ADDRESS)
+      expectParseError(ascii(`PROXY TCP6 ${address}`), ErrorCodes.V1_BAD_ADDRESS)
+    }
+  })
+
   it('accepts upper-case hex and returns it in lower case', () => {
     const { header } = expectComplete(
       line('2001:DB8:85A3::8A2E:370:7334', '::FFFF:10.0.0.1', '1', '2', 'TCP6'),
@@ -388,8 +396,9 @@ describe('v1 ports', () => {
   })
 })
 
-// parseV1 keeps the last destination field's bytes and text, and takes a field with the same bytes without
-// scanning it again: these check that what it takes is always what a fresh scan would give.
+// parseV1 keeps the last destination's text (TCP4: with the address's two halves; TCP6: with the field's
+// bytes, taken without a scan when they come again): these check that what it takes is always what a fresh
+// parse would give.
 describe('v1 destination seen before', () => {
   const destination = (text: string) => expectComplete(ascii(text)).header.destination as InetAddress
 

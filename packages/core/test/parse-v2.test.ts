@@ -57,7 +57,7 @@ describe('v2 address families', () => {
   })
 
   it('parses each destination of consecutive IPv4 headers, the one before it kept or not', () => {
-    // parseV2 keeps the last IPv4 destination's text with its 4 bytes: each answer must be a fresh one.
+    // The parser keeps the last IPv4 destination's text with its two 16-bit halves: each answer must be a fresh one.
     const header = (destination: string) =>
       encode({
         version: 2,
