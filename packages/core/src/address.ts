@@ -126,7 +126,8 @@ export let ipv6Form = IPV6_VALID
  * (measured: moving them was ~250 of the ~3,460 instructions of a v1 TCP6 parse under callgrind).
  * Returns `ipv6Prefix(stop)` (a number below -1) when the text read is not a whole address but breaks no rule
  * yet (whether more bytes could still complete it is isIPv6Prefix's question), and -1 as soon as a byte breaks
- * the rule (a fifth hex digit, a ninth group, ':::', a second '::', a dotted quad not at the end).
+ * the rule (a fifth hex digit, a ninth group or an eighth beside '::', ':::', a second '::', a dotted quad not in
+ * the last two groups). What follows a whole address (a '.' after its dotted quad, say) is the caller's to judge.
  */
 export function scanIPv6(b: ArrayLike<number>, s: number, end: number, full = false): number {
   // `words` in a local and character codes as literals (':' 0x3a, '.' 0x2e, '0' 0x30): module-level bindings
