@@ -54,7 +54,7 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
   let p: number
   let src: string
   if (v6) {
-    p = scanIPv6(b, 11, limit)
+    p = scanIPv6(b, 11, limit, false)
     if (p < 0 || p === limit || b[p] !== 0x20) return ipv6Cut(b, 11, limit, p, n, cap)
     src = ipv6Form === IPV6_CANONICAL ? latin1(b, 11, p) : ipv6Text()
   } else {
@@ -68,7 +68,7 @@ export function parseV1(b: Uint8Array, maxHeaderSize: number = V1_MAX_LENGTH): P
     p = sameIPv6Destination(b, d, limit)
     if (p !== -1) dst = lastIPv6Text
     else {
-      p = scanIPv6(b, d, limit)
+      p = scanIPv6(b, d, limit, false)
       if (p < 0 || p === limit || b[p] !== 0x20) return ipv6Cut(b, d, limit, p, n, cap)
       if (ipv6Form === IPV6_CANONICAL) {
         dst = latin1(b, d, p)
