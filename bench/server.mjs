@@ -139,7 +139,7 @@ if (h) {
   p(
     `Each server runs in its own child process (\`bench/server/servers/http-*.mjs\`) with the same handler, which answers with \`req.socket.remoteAddress\`. ` +
       'A fresh HAProxy (TCP mode, `nbthread 1`) per run, on a new port, connecting from its own source address 127.0.1.N. ' +
-      `${h.rounds} rounds of ${h.duration} s per variant and mode, interleaved (order rotating each round) after a ${h.warmup} s warm-up; medians below. ` +
+      `${h.rounds} rounds of ${h.duration} s per variant and mode, interleaved (order rotating each round), fresh server processes each round, each warmed up for ${h.warmup} s first; medians below. ` +
       '"server CPU" is the server process\'s own user+system CPU time per request (`process.cpuUsage()`), less sensitive than req/s to other work on the machine. ' +
       '"vs plain, median of rounds" is the median over rounds of each round\'s ratio to plain in that round; "spread" is the lowest and highest of those ratios. ' +
       `The control is a second plain server process timed like the others: its ratio to plain is the harness's own noise, and a target counts as met only when the control is within ±${CONTROL_BAND} of 1.`,
@@ -211,7 +211,7 @@ if (h) {
   p('Targets:')
   for (const t of httpTargets(h)) p(`- ${t.text}${t.met === null ? '' : t.met ? ' → met' : ' → **missed**'}`)
   p()
-  p(`withProxyProtocol's counters at the end: \`${JSON.stringify(h.oursStats)}\``)
+  p(`withProxyProtocol's counters at the end (the last round's server process): \`${JSON.stringify(h.oursStats)}\``)
   p()
 }
 

@@ -5,7 +5,8 @@
  * (servers/http-*.mjs) with the same trivial handler, which answers with req.socket.remoteAddress.
  *
  * Load: wrk against HAProxy, (a) keep-alive, (b) one connection per request (`Connection: close`).
- * Runs (5 rounds of 5 s by default) are interleaved (the variants' order rotates each round) and reported as medians; every run gets
+ * Runs (5 rounds of 5 s by default) are interleaved (the variants' order rotates each round) and reported as
+ * medians; each round has fresh server processes (except with --profile), warmed up again; every run gets
  * a fresh HAProxy on a new frontend port connecting from its own source address (127.0.1.N), so
  * connection-per-request runs never share a source-port space with the TIME_WAIT of earlier runs.
  * Besides wrk's numbers, the server child's own CPU time per request (process.cpuUsage() difference)
@@ -71,11 +72,14 @@ export default async function httpOverhead(o = {}) {
 
   log('\n## HTTP overhead: starting the server children')
   const servers = new Map()
-  try {
+  const startServers = async () => {
     for (const v of VARIANTS) {
       const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, v.key)}`] : []
       servers.set(v.key, await startNode(join(HERE, 'servers', v.script), [], { name: v.key, nodeArgs, cpus: PIN.server }))
     }
+  }
+  try {
+    await startServers()
 
     // One run: a fresh HAProxy in front of the variant's server, wrk, the server's CPU time.
     const run = async (v, mode, seconds) => {
@@ -122,6 +126,14 @@ export default async function httpOverhead(o = {}) {
       if (warmup > 0) for (const v of timed) await run(v, mode, warmup)
       const runs = []
       for (let r = 0; r < rounds; r++) {
+        if (r > 0 && !o.profileDir) {
+          // Fresh server processes each round, warmed up again: how V8 compiles a process's hot paths varies
+          // from one process to the next (one server process kept for every round once measured 1.03-1.05x in
+          // all of them, and 1.00x in a rerun), so a process's luck becomes a round's spread, not the median.
+          for (const s of servers.values()) await s.stop()
+          await startServers()
+          if (warmup > 0) for (const v of timed) await run(v, mode, warmup)
+        }
         const order = timed.map((_, i) => timed[(i + r) % timed.length])
         for (const v of order) {
           const res = await run(v, mode, duration)
