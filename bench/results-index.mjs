@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 const here = dirname(fileURLToPath(import.meta.url))
 const PARTS = [
   ['parse.md', 'npm run bench:parse'],
+  ['parse-alone.md', 'node bench/parse/alone.mjs'],
   ['server.md', 'npm run bench:server'],
   ['instructions.md', 'npm run bench:instructions'],
 ]

@@ -4,16 +4,19 @@
  * Buffer#indexOf, or has grown the heap), the processes interleaved over rounds. Prints, per entry, the
  * median of the rounds' mitata p50 and their spread, and the ratios the targets are about.
  *
- *   node bench/parse/alone.mjs             3 rounds (≈ 2 min)
+ *   node bench/parse/alone.mjs             3 rounds (≈ 1 min); writes bench/results/parse-alone.md
  *   node bench/parse/alone.mjs --rounds=5
  *   node bench/parse/alone.mjs --quick     (or BENCH_QUICK=1) 1 round of v1 TCP4, 20 ms an entry: checks that
- *                                          it works; nothing is written in either mode
+ *                                          it works; writes nothing
  */
 import { execFileSync } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { median } from '../server/harness.mjs'
 import { QUICK, quickCap } from '../quick.mjs'
+import { writeResultsIndex } from '../results-index.mjs'
 import { CASES } from './cases.mjs'
 
 const { values: args, positionals } = parseArgs({
@@ -51,21 +54,34 @@ for (let r = 0; r < rounds; r++) {
 }
 
 const fmt = (ns) => (ns < 100 ? ns.toFixed(1) : ns.toFixed(0))
-console.log(`Each entry alone in its own process, ${rounds} interleaved round(s): median p50 (lowest–highest)\n`)
+const lines = [
+  '# Parser entries, each alone in its own process',
+  '',
+  `- Node ${process.version}, ${new Date().toISOString()}; command: \`node bench/parse/alone.mjs${rounds === 3 ? '' : ` --rounds=${rounds}`}\``,
+  `- ${rounds} interleaved round(s); per entry the median of the rounds' mitata p50, with the lowest and highest round`,
+  '',
+]
 for (const { c, i } of cases) {
   const rows = plan.filter((p) => p.caseIndex === i)
-  console.log(`${c.fixture.name}`)
+  lines.push(`**${c.fixture.name}**`, '')
   for (const p of rows) {
-    const m = median(p.p50)
-    p.median = m
-    console.log(`  ${p.e.lib}: ${p.e.name}${p.e.info ? ' [info]' : ''}: ${fmt(m)} ns (${fmt(Math.min(...p.p50))}–${fmt(Math.max(...p.p50))})`)
+    p.median = median(p.p50)
+    lines.push(`- ${p.e.lib}: \`${p.e.name}\`${p.e.info ? ' [info]' : ''}: ${fmt(p.median)} ns (${fmt(Math.min(...p.p50))}–${fmt(Math.max(...p.p50))})`)
   }
   const best = (lib) => Math.min(...rows.filter((p) => p.e.lib === lib && !p.e.info).map((p) => p.median))
   const ours = best('proxyproto')
-  const ppjs = best('proxy-protocol-js')
-  const floor = best('floor')
-  console.log(
-    `  ours/ppjs ${(ours / ppjs).toFixed(2)}× (target ≤ ${c.target}×), ours/floor ${(ours / floor).toFixed(2)}× (target ≤ ${c.floorTarget}×)\n`,
+  lines.push(
+    '',
+    `ours/ppjs ${(ours / best('proxy-protocol-js')).toFixed(2)}× (target ≤ ${c.target}×), ours/floor ${(ours / best('floor')).toFixed(2)}× (target ≤ ${c.floorTarget}×)`,
+    '',
   )
 }
-if (QUICK) console.log('quick mode: figures too noisy to quote')
+const md = `${lines.join('\n')}\n`
+console.log(`\n${md}`)
+if (QUICK) console.log('quick mode: figures too noisy to quote, nothing written')
+else {
+  const here = fileURLToPath(new URL('..', import.meta.url))
+  await writeFile(join(here, 'results', 'parse-alone.md'), md)
+  await writeResultsIndex()
+  console.log(`written to ${join(here, 'results', 'parse-alone.md')}`)
+}
