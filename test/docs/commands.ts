@@ -367,12 +367,13 @@ export function planFor(command: string, block: Block, transcript = false): Plan
     if (/^proxyproto (relay|echo) /.test(command)) return { kind: 'transcript', server: true }
     return { kind: 'transcript' }
   }
-  // `--build=<dist/index.js of an older build>`: the build of this clone stands in for the older one.
+  // `--build=<dist/index.js of an older build>`: the build of this clone stands in for the older one (of the
+  // core for the parser benchmarks, of @proxyproto/node for the others).
   const build = /--build=(<[^>]+>|\/tmp\/\S+)/
   if (build.test(command))
     return {
       kind: 'exit',
-      run: command.replace(build, '--build=packages/node/dist/index.js'),
+      run: command.replace(build, `--build=packages/${/bench\/parse\//.test(command) ? 'core' : 'node'}/dist/index.js`),
       why: "names a build that is not in a clone; this clone's own build stands in for it",
     }
   for (const rule of RULES)
