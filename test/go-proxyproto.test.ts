@@ -108,6 +108,8 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
       )
       const port = await relay.port()
       const client = await connect(port, CLIENT_ADDRESS)
+      // Read now: once the socket has closed (the peer may close first), localPort is undefined.
+      const localPort = client.localPort
       client.end('hello')
       client.resume()
       const seen = await go.received
@@ -115,7 +117,7 @@ describePeer('go-proxyproto 0.4.2 as a real peer', ['go'], () => {
         version: send === 'v1' ? 1 : 2,
         command: 'PROXY',
         transport: 'TCPv4',
-        source: `${CLIENT_ADDRESS}:${client.localPort}`,
+        source: `${CLIENT_ADDRESS}:${localPort}`,
         destination: `127.0.0.1:${port}`,
         rest: 'hello',
       })
