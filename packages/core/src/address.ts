@@ -104,7 +104,6 @@ export function parseIPv4Bytes(b: ArrayLike<number>, s: number, e: number, out?:
 
 // Scratch space for scanIPv6 and the formatters: parsing is synchronous, so one set serves every call.
 const words = new Uint16Array(8)
-const quad = new Uint8Array(4)
 
 /** ipv6Form: the text scanIPv6 last read as a whole address is not written as Node writes it (`2001:DB8::0001`). */
 export const IPV6_VALID = 0
@@ -255,12 +254,12 @@ export function scanIPv6(b: ArrayLike<number>, s: number, end: number, full: boo
     if (p < end && c === 0x2e) {
       // The group read was the first octet of a dotted quad, which takes the last 32 bits.
       if (gap === -1 ? n !== 6 : n > 5) return -1
-      const r = scanIPv4(b, start, end, quad)
+      const r = scanIPv4(b, start, end)
       if (r < 0) return r === -2 - end ? r : -1
       if (r < end && (hexValue(b[r]!) >= 0 || b[r] === 0x3a)) return -1
       storeGroups(n, g01, g23, g45, g67)
-      w[n++] = (quad[0]! << 8) | quad[1]!
-      w[n++] = (quad[2]! << 8) | quad[3]!
+      w[n++] = ipv4High // the quad's two words, as scanIPv4 leaves them
+      w[n++] = ipv4Low
       form |= 4
       p = r
       held = 0
@@ -273,22 +272,19 @@ export function scanIPv6(b: ArrayLike<number>, s: number, end: number, full: boo
     if (gap === -1 ? n !== 8 : n > 7) return gap === -1 ? -2 - p : -1 // too few groups (so far), or eight beside '::'
     break
   }
-  if (form === 0 && (gap === -1 || (n < 7 && (gap !== 0 || (n !== 2 && (n !== 3 || g01 >>> 16 !== 0xffff)))))) {
-    // Every group written is non-zero and plain, so the only zero run is the one '::' stands for: canonical
-    // when it stands for two or more words, unless inet_ntop writes this address with a dotted quad
-    // (`::x:y` as ::a.b.c.d, `::ffff:x:y` as ::ffff:a.b.c.d; g01 >>> 16 is the first group read). The
-    // caller takes the text as it is, so `words` is written only when asked for.
+  // Every group written is non-zero and plain, so the only zero run is the one '::' stands for: canonical when
+  // it stands for two or more words, unless inet_ntop writes this address with a dotted quad (`::x:y` as
+  // ::a.b.c.d, `::ffff:x:y` as ::ffff:a.b.c.d; g01 >>> 16 is the first group read). The caller takes the text
+  // as it is, so `words` is written only when asked for.
+  const plainCanonical = form === 0 && (gap === -1 || (n < 7 && (gap !== 0 || (n !== 2 && (n !== 3 || g01 >>> 16 !== 0xffff)))))
+  if (plainCanonical) {
     ipv6Form = 1 // IPV6_CANONICAL as a literal: the constant is a module binding, loaded from its cell
-    if (full) {
-      storeGroups(held, g01, g23, g45, g67)
-      if (last !== -1) w[n - 1] = last
-      if (gap !== -1) expandGap(gap, n)
-    }
-    return p
+    if (!full) return p
   }
   storeGroups(held, g01, g23, g45, g67)
   if (last !== -1) w[n - 1] = last
   if (gap !== -1) expandGap(gap, n)
+  if (plainCanonical) return p
   if (form === 0 || (form & 1) !== 0) ipv6Form = IPV6_VALID // plain text the fast test refused, or not plain
   else {
     // A zero group or a dotted quad written: canonical when '::' stands exactly for the longest zero run
