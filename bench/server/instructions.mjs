@@ -44,6 +44,7 @@ const warmup = quickCap(args.warmup, 300) ?? 10000
 const count = quickCap(args.count, 200) ?? 10000
 const variants = [
   { key: 'plain', label: 'plain http (no header)', arg: 'plain', header: false },
+  { key: 'noPeer', label: 'plain http whose handler never reads remoteAddress (no getpeername) [info]', arg: 'plain-no-peer', header: false },
   { key: 'bare', label: 'bare push() hand-off (floor: no validation, trust, timeout)', arg: 'bare', header: true },
   { key: 'ours', label: 'withProxyProtocol', arg: 'ours', header: true },
 ]

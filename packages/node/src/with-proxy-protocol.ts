@@ -12,7 +12,7 @@ import { ErrorCodes, type ProxyHeader, ProxyProtocolError } from '@proxyproto/co
 import { Socket as DgramSocket } from 'node:dgram'
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer, type TLSSocket } from 'node:tls'
-import { canHookPush, pushesAfterHandOff, socketDestroy, streamPush } from './fast-paths.js'
+import { canHookPush, httpDataListener, pushesAfterHandOff, socketDestroy, streamPush } from './fast-paths.js'
 import { servesInjectedConnections, terminatesTlsNatively, withFrontListener } from './front-listener.js'
 import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './info.js'
 import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -286,7 +286,11 @@ function pushHeader(this: Sock, chunk: Buffer | null, encoding?: BufferEncoding)
   // hand-off reach its parser at once (fast-paths.ts, 3.). Not with an onHeader hook: it may answer later.
   if (state.options.onHeader === undefined && pushesAfterHandOff(state.server)) {
     accept(p, header, undefined)
-    if (rest.length > 0 && !this.destroyed) streamPush.call(this, rest)
+    if (rest.length > 0 && !this.destroyed) {
+      const onData = httpDataListener(this)
+      if (onData === undefined) streamPush.call(this, rest)
+      else onData.call(this, rest) // what push() would emit at once, without its bookkeeping (fast-paths.ts, 4.)
+    }
     return true
   }
   if (rest.length > 0) streamPush.call(this, rest)

@@ -8,7 +8,7 @@ import https from 'node:https'
 import net from 'node:net'
 import { getProxyInfo, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { canHookPush, fastPaths, pushesAfterHandOff, streamPush } from '../src/fast-paths.js'
+import { canHookPush, fastPaths, httpDataListener, pushesAfterHandOff, streamPush } from '../src/fast-paths.js'
 import { CLIENT, CLIENT6, closedWithin, closeServer, connect, listen, readAll, v1, v2, waitFor } from './helpers.js'
 
 const runtime = (globalThis as { Bun?: unknown }).Bun !== undefined ? 'bun' : (globalThis as { Deno?: unknown }).Deno !== undefined ? 'deno' : 'node'
@@ -95,6 +95,29 @@ describe('fast paths', () => {
     expect(pushesAfterHandOff(net.createServer(() => {}))).toBe(false)
   })
 
+  it.runIf(runtime === 'node')(`hands the bytes after the header to http's own 'data' listener on Node ${process.version} (if this fails, Node changed how http.Server reads a socket)`, async () => {
+    // Node's own listener, given a socket as the hand-off gives it: the listener is found...
+    const httpServer = http.createServer((_req, res) => res.end('ok'))
+    const found: unknown[] = []
+    const server = net.createServer((s) => {
+      httpServer.emit('connection', s)
+      found.push(httpDataListener(s))
+    })
+    open.push(server)
+    const reply = await send(await listen(server), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
+    expect(reply).toMatch(/\r\n\r\nok$/)
+    expect(typeof found[0], "http's 'data' listener is no longer recognised").toBe('function')
+    // ...and used: the request reaches the parser without the stream emitting 'data' (as on plain Node, whose
+    // parser reads the handle itself), where push() would have emitted it.
+    const prepared = withProxyProtocol(http.createServer((req, res) => res.end(String((req.socket as unknown as { _readableState: { dataEmitted: boolean } })._readableState.dataEmitted))))
+    open.push(prepared)
+    const port = await listen(prepared)
+    const request = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    expect(await send(port, Buffer.concat([v2(), request]))).toMatch(/\r\n\r\nfalse$/)
+    fastPaths.dataListener = false
+    expect(await send(port, Buffer.concat([v2(), request]))).toMatch(/\r\n\r\ntrue$/)
+  })
+
   it.runIf(runtime !== 'node')(`never pushes after the hand-off on ${runtime}`, () => {
     expect(pushesAfterHandOff(http.createServer())).toBe(false)
   })
@@ -122,6 +145,7 @@ describe.each([
     fastPaths.peername &&= fast
     fastPaths.push = fast
     fastPaths.afterHandOff &&= fast
+    fastPaths.dataListener &&= fast
   }
 
   it('delivers the client and every byte after a v1 or v2 header, whole or split byte by byte', async () => {
@@ -169,6 +193,28 @@ describe.each([
     expect(errors).toEqual(['ERR_PROXY_CONNECTION_CLOSED'])
     expect(await send(h.port, Buffer.concat([v2(), Buffer.from('next')]))).toBe('bye')
     expect(h.seen.map((x) => x.data)).toEqual(['next'])
+  })
+
+  it("gives http's upgrade listener the bytes after the request's head, and a parse error its raw bytes, when they come in the header's read", async () => {
+    setup()
+    const server = withProxyProtocol(http.createServer())
+    open.push(server)
+    const heads: string[] = []
+    server.on('upgrade', (_req, socket: net.Socket, head: Buffer) => {
+      heads.push(head.toString('latin1'))
+      socket.end('upgraded')
+    })
+    const rawPackets: string[] = []
+    server.on('clientError', (err: Error & { rawPacket?: Buffer }, socket: net.Socket) => {
+      rawPackets.push(String(err.rawPacket))
+      socket.destroy()
+    })
+    const port = await listen(server)
+    const upgrade = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n'
+    expect(await send(port, Buffer.concat([v2(), Buffer.from(`${upgrade}first frame`)]))).toBe('upgraded')
+    expect(heads).toEqual(['first frame'])
+    expect(await send(port, Buffer.concat([v2(), Buffer.from('NOT HTTP AT ALL\r\n\r\n')]))).toBe('')
+    expect(rawPackets).toEqual(['NOT HTTP AT ALL\r\n\r\n'])
   })
 
   it('serves http with the client as req.socket.remoteAddress, with and without a connection listener of its own', async () => {
