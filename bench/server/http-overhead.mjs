@@ -37,6 +37,9 @@ export const VARIANTS = [
   { key: 'control', label: 'plain http (control: a second plain process)', script: 'http-plain.mjs', send: 'none', client: false },
   { key: 'ours', label: 'withProxyProtocol', script: 'http-proxyproto.mjs', send: 'v2', client: true },
   { key: 'findhit', label: 'findhit-proxywrap 0.3.13', script: 'http-findhit.mjs', send: 'v1', client: true },
+  // The least a hand-off in JavaScript can cost (servers/http-floor.mjs): the peer address a trust check needs,
+  // the first chunk read in JavaScript, a fixed-offset v2 header; no validation, deadline or counters.
+  { key: 'floor', label: 'floor: bare hand-off asking for the peer, no validation [info]', script: 'http-floor.mjs', send: 'v2', client: true },
 ]
 // `--build=<dist/index.js of another @proxyproto/node build>` (bench/server.mjs sets this): that build too.
 if (process.env.PROXYPROTO_NODE_BUILD) {
