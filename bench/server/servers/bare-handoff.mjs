@@ -21,6 +21,10 @@ export function withBareHandoff(server, { askPeer = false } = {}) {
     }
     a.push = function (chunk) {
       this.push = streamPush
+      if (chunk === null) {
+        this.destroy() // closed before a byte (a health check)
+        return false
+      }
       const c = chunk
       this._peername = { address: `${c[16]}.${c[17]}.${c[18]}.${c[19]}`, port: (c[24] << 8) | c[25], family: 'IPv4' }
       emit.call(server, 'connection', this)
