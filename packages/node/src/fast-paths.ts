@@ -1,5 +1,5 @@
 /**
- * The two Node internals the hand-off uses to cost less per connection, each chosen by a capability check
+ * The Node internals the hand-off uses to cost less per connection, each chosen by a capability check
  * and each with the public-API path as its fallback (Deno, Bun, or a Node that changes them). The guard
  * tests (packages/node/test/fast-paths.test.ts) fail loudly when either check stops passing on Node.
  *

@@ -1,5 +1,5 @@
 /**
- * Guards for the two Node internals the hand-off relies on (src/fast-paths.ts): on Node they must be taken
+ * Guards for the Node internals the hand-off relies on (src/fast-paths.ts): on Node they must be taken
  * (a Node release that changes them makes these tests fail, loudly, instead of silently costing more per
  * connection); on Deno and Bun the public paths must be; and the public paths, forced, must behave the same.
  */
