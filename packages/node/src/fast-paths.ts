@@ -1,7 +1,7 @@
 /**
  * The Node internals the hand-off uses to cost less per connection, each chosen by a capability check
  * and each with the public-API path as its fallback (Deno, Bun, or a Node that changes them). The guard
- * tests (packages/node/test/fast-paths.test.ts) fail loudly when either check stops passing on Node.
+ * tests (packages/node/test/fast-paths.test.ts) fail loudly when any check stops passing on Node.
  *
  * 1. `_peername`: net.Socket's remoteAddress/remotePort/remoteFamily getters all read
  *    `this._getpeername()`, which returns `this._peername` once it is set (and asks the kernel only while it
