@@ -1,11 +1,14 @@
 /**
- * Server instructions per connection, counted by valgrind's callgrind: the same trivial HTTP server
- * (servers/instructions-http.mjs) plain, plain with a handler that never reads remoteAddress, prepared by
- * withProxyProtocol, and behind the bare hand-off (servers/bare-handoff.mjs: the push() hook with nothing
- * else), each serving one
+ * Server instructions per connection, counted by valgrind's callgrind, with its simulated caches and branch
+ * predictor: the same trivial HTTP server (servers/instructions-http.mjs) plain, plain with a handler that never
+ * reads remoteAddress, behind the floor (servers/bare-handoff.mjs asking for the balancer's address: the least a
+ * hand-off in JavaScript does, as in bench/server.mjs), and prepared by withProxyProtocol, each serving one
  * `Connection: close` request per connection from clients/sequential.mjs on loopback (no balancer).
  * Instruction counts do not depend on what else the machine runs (the CPU-time figures of bench/server.mjs
- * do), so they show a change of a few percent that timing on a shared machine cannot.
+ * do), so they show a change of a few percent that timing on a shared machine cannot. The simulated misses say
+ * why CPU time grows faster than instructions: code run once per connection is cold in the instruction cache
+ * each time (callgrind models the host's caches; the figures are a model's, not the CPU's counters, which
+ * this VM does not expose).
  *
  * Each run: the server starts under callgrind with counting off, serves `--warmup` connections (V8 compiles
  * the hot paths), counts the next `--count` connections only (a callgrind dump), and is killed; the figure is all instructions
@@ -15,7 +18,7 @@
  * under 1,000.
  *
  *   node bench/server/instructions.mjs                 2 rounds, 10,000 + 20,000 connections, two runs at a
- *                                                      time (≈ 5 min);
+ *                                                      time (≈ 6 min);
  *                                                      writes bench/results/instructions.md (+ .json)
  *   node bench/server/instructions.mjs --build=<path>  also another build's dist/index.js
  *   node bench/server/instructions.mjs --quick         (or BENCH_QUICK=1) 1 round of 300 + 200: checks that it
@@ -50,7 +53,7 @@ const count = quickCap(args.count, 200) ?? 20000
 const variants = [
   { key: 'plain', label: 'plain http (no header)', arg: 'plain', header: false },
   { key: 'noPeer', label: 'plain http whose handler never reads remoteAddress (no getpeername) [info]', arg: 'plain-no-peer', header: false },
-  { key: 'bare', label: 'bare push() hand-off (no validation, trust, timeout; never asks for the balancer\'s address)', arg: 'bare', header: true },
+  { key: 'floor', label: 'the floor: a bare push() hand-off that asks for the balancer\'s address (no validation, trust, timeout)', arg: 'floor', header: true },
   { key: 'ours', label: 'withProxyProtocol', arg: 'ours', header: true },
 ]
 if (args.build) variants.push({ key: 'build', label: `withProxyProtocol, other build (${args.build})`, arg: resolve(args.build), header: true })
@@ -65,12 +68,29 @@ for (const tool of ['valgrind', 'callgrind_control']) {
 const client = (port, n, header) =>
   execFileAsync(process.execPath, [join(here, 'clients', 'sequential.mjs'), String(port), String(n), header ? '1' : '0'])
 
-/** One counted run of `variant`: instructions per connection. */
+/** What each run reports per connection, from callgrind's events (`--cache-sim=yes --branch-sim=yes`). */
+const EVENTS = {
+  ir: { label: 'instructions', sum: ['Ir'] },
+  i1: { label: 'instruction-cache (I1) misses', sum: ['I1mr'] },
+  d1: { label: 'data-cache (D1) misses', sum: ['D1mr', 'D1mw'] },
+  bm: { label: 'mispredicted branches', sum: ['Bcm', 'Bim'] },
+}
+
+/** One counted run of `variant`: its EVENTS per connection. */
 async function run(variant) {
   const dir = await mkdtemp(join(tmpdir(), 'proxyproto-callgrind-'))
   const server = spawn(
     'valgrind',
-    ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'cg.out')}`, process.execPath, join(here, 'servers', 'instructions-http.mjs'), variant.arg],
+    [
+      '--tool=callgrind',
+      '--cache-sim=yes',
+      '--branch-sim=yes',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${join(dir, 'cg.out')}`,
+      process.execPath,
+      join(here, 'servers', 'instructions-http.mjs'),
+      variant.arg,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let stderr = ''
@@ -88,9 +108,16 @@ async function run(variant) {
     await execFileAsync('callgrind_control', ['-d', String(server.pid)])
     const out = join(dir, 'cg.out.1')
     if (!existsSync(out)) throw new Error(`callgrind wrote no dump:\n${stderr}`)
-    const summary = /^summary:\s+(\d+)/m.exec(await readFile(out, 'utf8'))
-    if (!summary) throw new Error('no summary line in the callgrind output')
-    return Number(summary[1]) / count
+    const text = await readFile(out, 'utf8')
+    const events = /^events:\s+(.+)$/m.exec(text)?.[1].trim().split(/\s+/)
+    const summary = /^summary:\s+(.+)$/m.exec(text)?.[1].trim().split(/\s+/).map(Number)
+    if (!events || !summary) throw new Error('no events or summary line in the callgrind output')
+    const total = (name) => {
+      const i = events.indexOf(name)
+      if (i === -1) throw new Error(`callgrind recorded no ${name} event`)
+      return summary[i] ?? 0 // callgrind leaves trailing zero counts off the summary line
+    }
+    return Object.fromEntries(Object.entries(EVENTS).map(([k, e]) => [k, e.sum.reduce((a, n) => a + total(n), 0) / count]))
   } finally {
     server.kill('SIGKILL')
     await exited
@@ -104,14 +131,17 @@ for (let r = 0; r < rounds; r++) for (let i = 0; i < variants.length; i++) jobs.
 const perVariant = Object.fromEntries(variants.map((v) => [v.key, []]))
 const worker = async () => {
   for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) {
-    const ir = await run(job.v)
-    perVariant[job.v.key].push(ir)
-    console.error(`round ${job.round + 1} ${job.v.key.padEnd(6)} ${Math.round(ir)} instructions per connection`)
+    const r = await run(job.v)
+    perVariant[job.v.key].push(r)
+    console.error(`round ${job.round + 1} ${job.v.key.padEnd(6)} ${Object.entries(r).map(([k, x]) => `${k} ${Math.round(x)}`).join(', ')} per connection`)
   }
 }
 await Promise.all([worker(), worker()])
 
-const plain = median(perVariant.plain)
+/** The median of `event` over `key`'s runs. */
+const med = (key, event) => median(perVariant[key].map((r) => r[event]))
+const n = (x) => Math.round(x).toLocaleString('en-US')
+const ratio = (key, event) => `${(med(key, event) / med('plain', event)).toFixed(3)}×`
 const lines = [
   '# Server instructions per connection (callgrind)',
   '',
@@ -119,30 +149,29 @@ const lines = [
   `- Command: \`node bench/server/instructions.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}\``,
   `- ${rounds} round(s); per run ${warmup} connections of warm-up, then ${count} counted; one \`Connection: close\` request per connection, 8 at a time, on loopback without a balancer`,
   '- Counted: every instruction of the server process (all threads: JIT, GC, libuv) while it served the counted connections, divided by their number. Independent of the machine\'s load, unlike the CPU times of bench/server.mjs.',
+  '- Misses and mispredictions: callgrind\'s simulation (`--cache-sim=yes --branch-sim=yes`) of the host\'s caches and a simple branch predictor, a model rather than the CPU\'s own counters (this VM exposes none).',
   '',
-  '| server | instructions per connection (median) | rounds | vs plain |',
-  '|---|---:|---|---:|',
-  ...variants.map((v) => {
-    const m = median(perVariant[v.key])
-    return `| ${v.label} | ${Math.round(m)} | ${perVariant[v.key].map((x) => Math.round(x)).join(', ')} | ${(m / plain).toFixed(3)}× |`
-  }),
+  `| server | ${Object.values(EVENTS).map((e) => e.label).join(' | ')} | instructions vs plain | I1 misses vs plain |`,
+  `|---|${Object.keys(EVENTS).map(() => '---:|').join('')}---:|---:|`,
+  ...variants.map((v) => `| ${v.label} | ${Object.keys(EVENTS).map((k) => n(med(v.key, k))).join(' | ')} | ${ratio(v.key, 'ir')} | ${ratio(v.key, 'i1')} |`),
+  '',
+  `Instructions per run: ${variants.map((v) => `${v.key} ${perVariant[v.key].map((r) => n(r.ir)).join(', ')}`).join('; ')}.`,
   '',
   ...accounting(),
 ]
 
 /**
- * Where withProxyProtocol's instructions above plain go, from the medians: plain and withProxyProtocol both ask the
- * kernel for one peer address (plain in the handler, ours for the trust check; the handler then reads the
- * client ours set), while the bare hand-off and the no-peer variant ask for none.
+ * Where withProxyProtocol's instructions above plain go, from the medians: plain, the floor and withProxyProtocol
+ * each ask the kernel for one peer address (plain in the handler, the others before they read a byte; the
+ * handler then reads the client they set), the no-peer variant asks for none.
  */
 function accounting() {
-  const [noPeer, bare, ours] = ['noPeer', 'bare', 'ours'].map((k) => median(perVariant[k]))
-  const n = (x) => Math.round(x).toLocaleString('en-US')
+  const d = (a, b, e = 'ir') => n(med(a, e) - med(b, e))
   return [
-    'Where withProxyProtocol\'s instructions above plain go (from the medians; both ask the kernel for one peer address):',
-    `- the peer address (getpeername: plain in its handler, ours for the trust check): plain − no-peer = ${n(plain - noPeer)}, paid by both`,
-    `- reading the first chunk in JavaScript and handing the socket on (Node's http parser reads it in C++ when no header comes first): bare − no-peer = ${n(bare - noPeer)}`,
-    `- the library's own work (trust, deadline, validation, info, counters): withProxyProtocol − bare − the peer address = ${n(ours - bare - (plain - noPeer))}`,
+    'Where withProxyProtocol\'s instructions above plain go (from the medians):',
+    `- the peer address (getpeername: plain in its handler, the floor and ours before reading a byte): plain − no-peer = ${d('plain', 'noPeer')}, paid by all three`,
+    `- reading the first chunk in JavaScript and handing the socket on (Node's http parser reads it in C++ when no header comes first): floor − plain = ${d('floor', 'plain')} (I1 misses ${d('floor', 'plain', 'i1')})`,
+    `- the library's own work (trust, deadline, validation, info, counters): withProxyProtocol − floor = ${d('ours', 'floor')} (I1 misses ${d('ours', 'floor', 'i1')})`,
     '',
   ]
 }
@@ -151,6 +180,6 @@ if (QUICK || args.quick) console.log('quick mode: figures too short to quote, no
 else {
   const results = join(here, '..', 'results')
   await writeFile(join(results, 'instructions.md'), lines.join('\n'))
-  await writeFile(join(results, 'instructions.json'), `${JSON.stringify({ rounds, warmup, count, perVariant }, null, 2)}\n`)
+  await writeFile(join(results, 'instructions.json'), `${JSON.stringify({ rounds, warmup, count, events: EVENTS, perVariant }, null, 2)}\n`)
   console.log(`written to ${join(results, 'instructions.md')} and ${await writeResultsIndex()}`)
 }

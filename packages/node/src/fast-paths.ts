@@ -7,6 +7,9 @@
  *    `this._getpeername()`, which returns `this._peername` once it is set (and asks the kernel only while it
  *    is not). Setting it to the client makes the socket report the client with one property write, where
  *    the public path defines three accessor properties on every socket. The check runs once, at load.
+ *    The same object gives the balancer's port and family once remoteAddress has asked the kernel for it
+ *    (`peername()`): the public remotePort and remoteFamily would each call `_getpeername()` again, and each
+ *    call reads the socket's handle through two accessors.
  * 2. push(): a net.Socket reads through its handle's `onread`, Node's `onStreamRead`
  *    (lib/internal/stream_base_commons.js), which hands each chunk to `stream.push()`. An own `push` on the
  *    socket sees the first bytes as they arrive, without switching the stream to paused mode ('readable'
@@ -24,6 +27,9 @@
  *    reach it through Readable's push(), which emits 'data' at once and then schedules a maybeReadMore_ tick
  *    that a socket whose handle the parser now reads has no use for; they are handed to that listener
  *    directly instead (~2,000 instructions less per connection under callgrind, bench/results/handoff-profile.md).
+ *    The listener is recognised by its name once per process: a bound function's name is made, a new string,
+ *    each time it is read (~700 instructions), and the listener Node's HTTP/1 server adds is the same function
+ *    on every connection of one process.
  */
 import { Server as HttpServer } from 'node:http'
 import { Socket } from 'node:net'
@@ -61,6 +67,16 @@ function peernameWorks(): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * The object net.Socket's remote* getters read (1. above) once remoteAddress has filled it, when it holds
+ * `address`; else undefined (take remotePort and remoteFamily).
+ */
+export function peername(socket: Socket, address: string): { address: string; port: number; family: string } | undefined {
+  if (!fastPaths.peername) return undefined
+  const known = (socket as Internals)._peername
+  return known != null && known.address === address && typeof known.port === 'number' ? known : undefined
 }
 
 /** Which path each fast path takes in this process; the guard tests read it, and may force the fallback. */
@@ -119,6 +135,8 @@ export function canHookPush(socket: Socket): boolean {
 
 /** The name V8 gives `socketOnData.bind(...)`, the 'data' listener Node's HTTP/1 server adds (see 4. above). */
 const HTTP_DATA_LISTENER = 'bound socketOnData'
+/** Set once a socket's listener has shown that name: the listener is the same function on every connection. */
+let dataListenerNamed = false
 
 /**
  * Node's HTTP/1 'data' listener on `socket`, once the server's connection listener has run (4. above): the
@@ -130,7 +148,11 @@ export function httpDataListener(socket: Socket): ((this: Socket, chunk: Buffer)
   const s = socket as Internals
   const onData = s._events?.data
   const state = s._readableState
-  if (typeof onData !== 'function' || onData.name !== HTTP_DATA_LISTENER) return undefined
+  if (typeof onData !== 'function') return undefined
+  if (!dataListenerNamed) {
+    if (onData.name !== HTTP_DATA_LISTENER) return undefined
+    dataListenerNamed = true
+  }
   if (state === undefined || state.flowing !== true || state.length !== 0 || state.ended) return undefined
   return onData as (this: Socket, chunk: Buffer) => void
 }

@@ -12,7 +12,7 @@ import { ErrorCodes, type ProxyHeader, ProxyProtocolError } from '@proxyproto/co
 import { Socket as DgramSocket } from 'node:dgram'
 import { Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer, type TLSSocket } from 'node:tls'
-import { canHookPush, httpDataListener, pushesAfterHandOff, socketDestroy, streamPush } from './fast-paths.js'
+import { canHookPush, httpDataListener, peername, pushesAfterHandOff, socketDestroy, streamPush } from './fast-paths.js'
 import { servesInjectedConnections, terminatesTlsNatively, withFrontListener } from './front-listener.js'
 import { applyInfo, createInfo, kProxyInfo, type Peer, type ProxyInfo } from './info.js'
 import { type ProxyProtocolOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -164,7 +164,11 @@ function onConnection(state: State, socket: Socket): void {
     refuse(state, socket, undefined, new ProxyProtocolError(ErrorCodes.NO_PEER_ADDRESS, 'connection has no peer address (already reset)'))
     return
   }
-  const peer: Peer = { address, port: socket.remotePort ?? 0, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' }
+  // Asked of the kernel once: remoteAddress filled the object the other two getters would each read again.
+  const known = peername(socket, address)
+  const peer: Peer = known
+    ? { address, port: known.port, family: known.family === 'IPv6' ? 'IPv6' : 'IPv4' }
+    : { address, port: socket.remotePort ?? 0, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' }
   let trusted = false
   let cause: unknown
   try {

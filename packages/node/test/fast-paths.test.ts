@@ -8,7 +8,7 @@ import https from 'node:https'
 import net from 'node:net'
 import { getProxyInfo, proxyProtocolStats, withProxyProtocol } from '@proxyproto/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { canHookPush, fastPaths, httpDataListener, pushesAfterHandOff, streamPush } from '../src/fast-paths.js'
+import { canHookPush, fastPaths, httpDataListener, peername, pushesAfterHandOff, streamPush } from '../src/fast-paths.js'
 import { CLIENT, CLIENT6, closedWithin, closeServer, connect, listen, readAll, v1, v2, waitFor } from './helpers.js'
 
 const runtime = (globalThis as { Bun?: unknown }).Bun !== undefined ? 'bun' : (globalThis as { Deno?: unknown }).Deno !== undefined ? 'deno' : 'node'
@@ -122,6 +122,23 @@ describe('fast paths', () => {
     expect(pushesAfterHandOff(http.createServer())).toBe(false)
   })
 
+  it(`reads the balancer's port and family from what remoteAddress asked the kernel for on Node, and nowhere else (${runtime})`, async () => {
+    const server = net.createServer()
+    open.push(server)
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r))
+    const c = await connect(await listen(server))
+    const s = await accepted
+    const before = peername(s, '192.0.2.1') // not asked yet
+    const known = peername(s, s.remoteAddress!)
+    const other = peername(s, '192.0.2.1') // asked, but not this address
+    const balancer = { address: c.localAddress, port: c.localPort, family: c.localFamily }
+    c.destroy()
+    s.destroy()
+    expect([before, other]).toEqual([undefined, undefined])
+    if (runtime === 'node') expect(known, 'net.Socket no longer keeps its peer in _peername').toMatchObject(balancer)
+    else expect(known).toBeUndefined()
+  })
+
   it('hooks only a fresh socket: not one already flowing, ended or holding buffered bytes', async () => {
     const server = net.createServer()
     open.push(server)
@@ -161,6 +178,24 @@ describe.each([
       [CLIENT6.address, CLIENT6.port, 'IPv6', payload.toString(), fast && runtime === 'node'],
       [CLIENT.address, CLIENT.port, 'IPv4', payload.toString(), fast && runtime === 'node'],
     ])
+  })
+
+  it("reports the balancer's address, port and family as the peer", async () => {
+    setup()
+    const peers: unknown[] = []
+    const server = withProxyProtocol(
+      net.createServer((s) => {
+        peers.push(getProxyInfo(s)!.peer)
+        s.end()
+      }),
+    )
+    open.push(server)
+    const c = await connect(await listen(server))
+    const balancer = { address: c.localAddress, port: c.localPort, family: c.localFamily }
+    const closed = readAll(c)
+    c.end(v2())
+    await closed
+    expect(peers).toEqual([balancer])
   })
 
   it('refuses a malformed header, a FIN inside the header, and counts a connect-and-close as a health check', async () => {
