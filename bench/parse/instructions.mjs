@@ -8,11 +8,17 @@
  * within ~±10) warms up with 300,000 calls, then makes `--calls` more; the same child with 0 more calls is
  * subtracted, and the difference divided by `--calls`. The loop and the garbage collector's share are in it.
  *
- *   node bench/parse/instructions.mjs                 1,000,000 calls a figure (≈ 2 min on 2 cores)
+ * A second table counts, the same way, the entries the floor targets compare (bench/parse/cases.mjs, each
+ * called as bench/parse.mjs calls it): this build's `parse(buf)`, the floor (the least any parser must do), and
+ * the same output as parse() built without validating anything. Its ratios are the floor target's, in
+ * instructions rather than nanoseconds, which do not move from process to process.
+ *
+ *   node bench/parse/instructions.mjs                 1,000,000 calls a figure (≈ 4 min on 2 cores)
  *   node bench/parse/instructions.mjs --build=<path>  also another build's core (a dist/index.js, or any
  *                                                     ES module exporting parse)
- *   node bench/parse/instructions.mjs --quick         (or BENCH_QUICK=1) v1 TCP4 only, 20,000 calls after 30,000: checks
- *                                                     that it works; nothing is written in either mode
+ *   node bench/parse/instructions.mjs --quick         (or BENCH_QUICK=1) v1 TCP4 only (and its floor alone), 20,000
+ *                                                     calls after 30,000: checks that it works; nothing is written
+ *                                                     in either mode
  * Needs valgrind (Debian package valgrind).
  */
 import { execFile, spawnSync } from 'node:child_process'
@@ -45,6 +51,18 @@ if (positionals[0] === 'child') {
   process.exit(0)
 }
 
+if (positionals[0] === 'child-entry') {
+  // node instructions.mjs child-entry <case index> <entry index> <calls>: an entry of cases.mjs, as bench/parse.mjs calls it
+  const [, ci, ei, n] = positionals
+  const { CASES } = await import('./cases.mjs')
+  const c = CASES[Number(ci)]
+  const { fn } = c.entries(c.fixture.buf, c.fixture.expect)[Number(ei)]
+  const loop = new Function('fn', 'n', 'let r; for (let i = 0; i < n; i++) r = fn(); return r')
+  loop(fn, WARMUP)
+  loop(fn, Number(n))
+  process.exit(0)
+}
+
 /** The fixture with its destination address changed in its last byte (same length, still valid). */
 function otherDestination(buf, name) {
   const copy = Buffer.from(buf)
@@ -62,7 +80,8 @@ if (spawnSync('sh', ['-c', 'command -v valgrind']).status !== 0) {
   process.exit(1)
 }
 
-async function instructions(url, name, mode, n) {
+/** Instructions of a child (`child …` or `child-entry …`) making `n` counted calls. */
+async function instructions(childArgs, n) {
   const { stderr } = await run('valgrind', [
     '--tool=callgrind',
     '--callgrind-out-file=/dev/null',
@@ -70,10 +89,7 @@ async function instructions(url, name, mode, n) {
     '--single-threaded',
     '--max-semi-space-size=16',
     fileURLToPath(import.meta.url),
-    'child',
-    url,
-    name,
-    mode,
+    ...childArgs,
     String(n),
   ])
   const m = /Collected : (\d+)/.exec(stderr)
@@ -82,8 +98,8 @@ async function instructions(url, name, mode, n) {
 }
 
 /** Instructions per call: (count with `calls` calls - count with none) / calls; two children at a time. */
-async function perCall(url, name, mode) {
-  const [base, full] = await Promise.all([instructions(url, name, mode, 0), instructions(url, name, mode, calls)])
+async function perCall(childArgs) {
+  const [base, full] = await Promise.all([instructions(childArgs, 0), instructions(childArgs, calls)])
   return Math.round((full - base) / calls)
 }
 
@@ -93,7 +109,31 @@ console.log(`| ${head.join(' | ')} |`)
 console.log(`|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
 for (const name of cases) {
   const row = [name]
-  for (const b of builds) for (const mode of ['same', 'new']) row.push((await perCall(b.path, name, mode)).toLocaleString('en'))
+  for (const b of builds) for (const mode of ['same', 'new']) row.push((await perCall(['child', b.path, name, mode])).toLocaleString('en'))
   console.log(`| ${row.join(' | ')} |`)
+}
+
+// The floor target's entries, by what they are for (cases.mjs names them; the first of each kind is the table's).
+const { CASES } = await import('./cases.mjs')
+const KINDS = [
+  ['parse(buf)', (e) => e.lib === 'proxyproto' && !e.info],
+  ['floor', (e) => e.lib === 'floor' && !e.info],
+  ['same output, no validation', (e) => e.lib === 'floor' && e.info],
+]
+console.log(`\nThe floor target's entries (bench/parse/cases.mjs, each called as bench/parse.mjs calls it), instructions per call\n`)
+console.log(`| case | ${KINDS.map(([k]) => k).join(' | ')} | parse / floor | parse / same output |`)
+console.log(`|---|${KINDS.map(() => '---:|').join('')}---:|---:|`)
+for (const [ci, c] of CASES.entries()) {
+  if (c.floorTarget === undefined || (QUICK && ci > 0)) continue
+  const entries = c.entries(c.fixture.buf, c.fixture.expect)
+  const counts = []
+  for (const [kind, is] of KINDS) {
+    const ei = QUICK && kind !== 'floor' ? -1 : entries.findIndex(is) // quick: the floor alone shows the children work
+    counts.push(ei === -1 ? undefined : await perCall(['child-entry', String(ci), String(ei)]))
+  }
+  const [ours, floor, same] = counts
+  const show = (x) => (x === undefined ? '–' : x.toLocaleString('en'))
+  const ratio = (a, b) => (a === undefined || b === undefined ? '–' : `${(a / b).toFixed(2)}×`)
+  console.log(`| ${c.fixture.name} | ${counts.map(show).join(' | ')} | ${ratio(ours, floor)} | ${ratio(ours, same)} |`)
 }
 if (QUICK) console.log('\nquick mode: one case, few calls; figures not for quoting')
