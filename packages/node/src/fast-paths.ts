@@ -141,7 +141,8 @@ let dataListenerNamed = false
 /**
  * Node's HTTP/1 'data' listener on `socket`, once the server's connection listener has run (4. above): the
  * socket's only 'data' listener, flowing, nothing buffered or ended ahead of the bytes it is to get. Else
- * undefined, and the bytes go through push().
+ * undefined, and the bytes go through push(). Only for a socket just handed to a server for which
+ * pushesAfterHandOff() holds: once the name has been seen, a lone 'data' listener is taken to be that one.
  */
 export function httpDataListener(socket: Socket): ((this: Socket, chunk: Buffer) => void) | undefined {
   if (!fastPaths.dataListener) return undefined
