@@ -58,7 +58,7 @@ if (positionals[0] === 'child-entry') {
   const c = CASES[Number(ci)]
   const { fn } = c.entries(c.fixture.buf, c.fixture.expect)[Number(ei)]
   const loop = new Function('fn', 'n', 'let r; for (let i = 0; i < n; i++) r = fn(); return r')
-  loop(fn, WARMUP)
+  if (loop(fn, WARMUP) == null) process.exit(1) // every entry answers with an object
   loop(fn, Number(n))
   process.exit(0)
 }
@@ -91,7 +91,7 @@ async function instructions(childArgs, n) {
     fileURLToPath(import.meta.url),
     ...childArgs,
     String(n),
-  ])
+  ], { env: { ...process.env, ...(QUICK ? { BENCH_QUICK: '1' } : {}) } }) // a child knows quick mode from its environment
   const m = /Collected : (\d+)/.exec(stderr)
   if (!m) throw new Error(`no instruction count from callgrind:\n${stderr}`)
   return Number(m[1])

@@ -18,7 +18,7 @@
  * under 1,000.
  *
  *   node bench/server/instructions.mjs                 2 rounds, 10,000 + 20,000 connections, two runs at a
- *                                                      time (≈ 6 min);
+ *                                                      time (≈ 8 min);
  *                                                      writes bench/results/instructions.md (+ .json)
  *   node bench/server/instructions.mjs --build=<path>  also another build's dist/index.js
  *   node bench/server/instructions.mjs --quick         (or BENCH_QUICK=1) 1 round of 300 + 200: checks that it

@@ -27,9 +27,10 @@
  *    reach it through Readable's push(), which emits 'data' at once and then schedules a maybeReadMore_ tick
  *    that a socket whose handle the parser now reads has no use for; they are handed to that listener
  *    directly instead (~2,000 instructions less per connection under callgrind, bench/results/handoff-profile.md).
- *    The listener is recognised by its name once per process: a bound function's name is made, a new string,
- *    each time it is read (~700 instructions), and the listener Node's HTTP/1 server adds is the same function
- *    on every connection of one process.
+ *    The listener's name is read once per process, as a bound function's name is made, a new string, each
+ *    time it is read (~700 instructions): after that, a socket shows that Node's HTTP/1 listener ran on it by
+ *    the `setEncoding` override that listener puts on every socket (the same function each time), and the
+ *    lone 'data' listener it has then is the one that listener added (a new binding of socketOnData each time).
  */
 import { Server as HttpServer } from 'node:http'
 import { Socket } from 'node:net'
@@ -76,6 +77,7 @@ function peernameWorks(): boolean {
 export function peername(socket: Socket, address: string): { address: string; port: number; family: string } | undefined {
   if (!fastPaths.peername) return undefined
   const known = (socket as Internals)._peername
+  // (A socket whose remote* getters someone shadowed still has Node's object here: only its address is checked.)
   return known != null && known.address === address && typeof known.port === 'number' ? known : undefined
 }
 
@@ -135,14 +137,16 @@ export function canHookPush(socket: Socket): boolean {
 
 /** The name V8 gives `socketOnData.bind(...)`, the 'data' listener Node's HTTP/1 server adds (see 4. above). */
 const HTTP_DATA_LISTENER = 'bound socketOnData'
-/** Set once a socket's listener has shown that name: the listener is the same function on every connection. */
-let dataListenerNamed = false
+/**
+ * The `setEncoding` override Node's HTTP/1 connection listener puts on each socket, learned from the first
+ * socket whose 'data' listener had the name above.
+ */
+let httpSetEncoding: unknown
 
 /**
  * Node's HTTP/1 'data' listener on `socket`, once the server's connection listener has run (4. above): the
  * socket's only 'data' listener, flowing, nothing buffered or ended ahead of the bytes it is to get. Else
- * undefined, and the bytes go through push(). Only for a socket just handed to a server for which
- * pushesAfterHandOff() holds: once the name has been seen, a lone 'data' listener is taken to be that one.
+ * undefined, and the bytes go through push().
  */
 export function httpDataListener(socket: Socket): ((this: Socket, chunk: Buffer) => void) | undefined {
   if (!fastPaths.dataListener) return undefined
@@ -150,9 +154,11 @@ export function httpDataListener(socket: Socket): ((this: Socket, chunk: Buffer)
   const onData = s._events?.data
   const state = s._readableState
   if (typeof onData !== 'function') return undefined
-  if (!dataListenerNamed) {
+  const setEncoding = (s as { setEncoding?: unknown }).setEncoding
+  if (httpSetEncoding === undefined || setEncoding !== httpSetEncoding) {
+    // Not learned yet, or a socket Node's HTTP/1 listener may not have run on: read the name.
     if (onData.name !== HTTP_DATA_LISTENER) return undefined
-    dataListenerNamed = true
+    if (httpSetEncoding === undefined && Object.hasOwn(s, 'setEncoding') && setEncoding !== Socket.prototype.setEncoding) httpSetEncoding = setEncoding
   }
   if (state === undefined || state.flowing !== true || state.length !== 0 || state.ended) return undefined
   return onData as (this: Socket, chunk: Buffer) => void

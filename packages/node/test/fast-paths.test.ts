@@ -107,6 +107,12 @@ describe('fast paths', () => {
     const reply = await send(await listen(server), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
     expect(reply).toMatch(/\r\n\r\nok$/)
     expect(typeof found[0], "http's 'data' listener is no longer recognised").toBe('function')
+    // A lone 'data' listener on a socket http's listener never ran on is not taken for it, even once it is known.
+    const other = new net.Socket()
+    other.on('data', () => {})
+    ;(other as unknown as { _readableState: { flowing: boolean } })._readableState.flowing = true
+    expect(httpDataListener(other)).toBeUndefined()
+    other.destroy()
     // ...and used: the request reaches the parser without the stream emitting 'data' (as on plain Node, whose
     // parser reads the handle itself), where push() would have emitted it.
     const prepared = withProxyProtocol(http.createServer((req, res) => res.end(String((req.socket as unknown as { _readableState: { dataEmitted: boolean } })._readableState.dataEmitted))))
@@ -128,7 +134,7 @@ describe('fast paths', () => {
     const accepted = new Promise<net.Socket>((r) => server.once('connection', r))
     const c = await connect(await listen(server))
     const s = await accepted
-    const before = peername(s, '192.0.2.1') // not asked yet
+    const before = peername(s, c.localAddress!) // the right address, but not asked for yet
     const known = peername(s, s.remoteAddress!)
     const other = peername(s, '192.0.2.1') // asked, but not this address
     const balancer = { address: c.localAddress, port: c.localPort, family: c.localFamily }
@@ -180,7 +186,10 @@ describe.each([
     ])
   })
 
-  it("reports the balancer's address, port and family as the peer", async () => {
+  it.each([
+    ['IPv4', '127.0.0.1', '127.0.0.1'],
+    ['IPv4-mapped IPv6 (a dual-stack listener)', '::', '::ffff:127.0.0.1'],
+  ])("reports the balancer's address, port and family as the peer: %s", async (_kind, host, peerAddress) => {
     setup()
     const peers: unknown[] = []
     const server = withProxyProtocol(
@@ -188,10 +197,11 @@ describe.each([
         peers.push(getProxyInfo(s)!.peer)
         s.end()
       }),
+      { trust: () => true },
     )
     open.push(server)
-    const c = await connect(await listen(server))
-    const balancer = { address: c.localAddress, port: c.localPort, family: c.localFamily }
+    const c = await connect(await listen(server, host), '127.0.0.1', '127.0.0.1')
+    const balancer = { address: peerAddress, port: c.localPort, family: peerAddress.includes(':') ? 'IPv6' : 'IPv4' }
     const closed = readAll(c)
     c.end(v2())
     await closed
