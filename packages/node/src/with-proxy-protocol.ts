@@ -166,9 +166,8 @@ function onConnection(state: State, socket: Socket): void {
   }
   // Asked of the kernel once: remoteAddress filled the object the other two getters would each read again.
   const known = peername(socket, address)
-  const peer: Peer = known
-    ? { address, port: known.port, family: known.family === 'IPv6' ? 'IPv6' : 'IPv4' }
-    : { address, port: socket.remotePort ?? 0, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' }
+  const family = (known ? known.family : socket.remoteFamily) === 'IPv6' ? 'IPv6' : 'IPv4'
+  const peer: Peer = { address, port: known ? known.port : (socket.remotePort ?? 0), family }
   let trusted = false
   let cause: unknown
   try {
